@@ -1,0 +1,1 @@
+"""JOSHUA: an open nuclear-risk monitor."""

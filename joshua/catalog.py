@@ -1,0 +1,62 @@
+"""The DuckDB catalog: views over the lake, in `data/joshua.duckdb` or in memory.
+
+The catalog file holds views only, so it can be rebuilt at any time. It is written under a temporary
+name and renamed into place, so a reader that has it open keeps a consistent copy.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from joshua.lake import has_files, table_glob
+from schemas.tables import TABLES
+
+VIEWS_SQL = (Path(__file__).parent / "sql" / "views.sql").read_text(encoding="utf-8")
+
+
+def _empty_relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A typed relation with no rows, for a table that has no files yet."""
+    empty = pl.DataFrame(schema=TABLES[table])  # noqa: F841 (read by DuckDB's replacement scan)
+    columns = con.execute("DESCRIBE SELECT * FROM empty").fetchall()
+    typed = ", ".join(f'CAST(NULL AS {dtype}) AS "{name}"' for name, dtype, *_ in columns)
+    return f"(SELECT {typed}, CAST(NULL AS DATE) AS date WHERE false)"
+
+
+def _relation(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> str:
+    """The SQL relation that reads a table's Parquet files."""
+    if not has_files(lake, table):
+        return _empty_relation(con, table)
+    glob = table_glob(lake, table).replace("'", "''")
+    return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+
+
+def create_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """Create (or replace) the lake's views in a connection."""
+    relations = {table: _relation(con, lake, table) for table in TABLES}
+    con.execute(VIEWS_SQL.format(**relations))
+
+
+def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the lake's views, for reading inside a run."""
+    con = duckdb.connect()
+    create_views(con, lake)
+    return con
+
+
+def build_catalog(lake: Path, catalog: Path) -> Path:
+    """Write the catalog file of views and swap it into place atomically."""
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    temporary = catalog.with_name(f".{catalog.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with duckdb.connect(str(temporary)) as con:
+            create_views(con, lake)
+        os.replace(temporary, catalog)
+    finally:
+        temporary.unlink(missing_ok=True)
+        Path(f"{temporary}.wal").unlink(missing_ok=True)
+    return catalog

@@ -1,0 +1,164 @@
+"""The `joshua` command line: the application shell around the Prefect flow.
+
+Heavy imports (Prefect, the flow, Great Expectations) happen inside commands so that `--help`
+and configuration errors answer at once.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from joshua.errors import ConfigError, JoshuaError
+from schemas.records import AssessmentParams, RunSummary, StageMetrics
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+app = typer.Typer(
+    name="joshua",
+    help="JOSHUA: an open nuclear-risk monitor. How close are we, and why?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+class Analyzer(StrEnum):
+    auto = "auto"
+    claude = "claude"
+    heuristic = "heuristic"
+
+
+class StageProgress:
+    """A rich progress display fed by the flow's stage timer."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.rows: dict[str, int] = {}
+
+    def stage_started(self, stage: str) -> None:
+        self.rows[stage] = self.progress.add_task(f"{stage}…", total=1)
+
+    def stage_finished(self, metrics: StageMetrics) -> None:
+        self.progress.update(
+            self.rows[metrics.stage],
+            completed=1,
+            description=f"{metrics.stage:<8} {metrics.seconds:6.2f} s  {metrics.items_in} in → {metrics.items_out} out",
+        )
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _print_summary(summary: RunSummary) -> None:
+    a = summary.assessment
+    assert a is not None
+    delta = "" if a.delta_seconds is None else f" ({a.delta_seconds:+d} s since the previous run)"
+    console.print()
+    console.print(f"[bold]{a.seconds_to_midnight} seconds to midnight[/]{delta}")
+    console.print(
+        f"band [bold]{a.band}[/] · confidence [bold]{a.confidence.value}[/] ({a.confidence_score:.2f})"
+        f" · trend {a.trend} · analyzer {a.analyzer}"
+    )
+    console.print(f"[dim]{a.data_label}[/]", highlight=False)
+    console.print("\n[bold]Top drivers[/]")
+    for factor in a.factors[:3]:
+        rating = factor.rating
+        console.print(
+            f" {factor.rank}. {rating.category.value.replace('_', ' ')}: value {rating.value:.2f}, "
+            f"confidence {rating.confidence.value}, contribution {factor.contribution:.3f}",
+            highlight=False,
+        )
+        for article_id in rating.evidence[:3]:
+            ref = summary.evidence.get(article_id)
+            if ref is not None:
+                line = Text(f"    - {ref.title} ")  # source text is data, never markup
+                line.append(f"({ref.source_id})", style="dim")
+                console.print(line, highlight=False)
+    failed = [s for s in summary.sources if s.status == "failed"]
+    if failed:
+        console.print(f"\n[yellow]{len(failed)} source(s) failed:[/] " + "; ".join(s.error or s.source_id for s in failed))
+    console.print(f"\nReport:  {summary.report_path}")
+    console.print(f"Lake:    {summary.lake_path}")
+    console.print(f"Catalog: duckdb {summary.catalog_path}")
+
+
+@app.callback()
+def main() -> None:
+    """JOSHUA: an open nuclear-risk monitor. How close are we, and why?"""
+
+
+@app.command()
+def assess(
+    snapshot: Annotated[
+        Path | None, typer.Option(help="Replay this snapshot directory (default: the bundled sample).")
+    ] = None,
+    live: Annotated[bool, typer.Option("--live", help="Fetch the sources over the network.")] = False,
+    analyzer: Annotated[Analyzer, typer.Option(help="auto: Claude when a key is set, else heuristic.")] = Analyzer.auto,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where everything the run writes goes (default data/, or JOSHUA_DATA_DIR)."),
+    ] = None,
+    run_id: Annotated[str | None, typer.Option(help="Rerun (replace) an earlier run id.")] = None,
+    min_sources: Annotated[int | None, typer.Option(min=1, help="Fewest sources that must succeed.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+) -> None:
+    """Run one assessment: collect, curate, analyze, score, store and report."""
+    if snapshot is not None and live:
+        raise _fail("--snapshot and --live exclude each other", EXIT_CONFIG)
+    params = AssessmentParams(
+        snapshot=str(snapshot) if snapshot else None,
+        live=live,
+        analyzer=analyzer.value,
+        data_dir=str(data_dir) if data_dir else None,
+        run_id=run_id,
+        min_sources=min_sources,
+    )
+    from joshua.run import open_run
+    from joshua.settings import load_settings
+
+    try:  # check the configuration before paying for Prefect's start-up
+        open_run(params, load_settings(data_dir=params.data_dir))
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    summary = _run_flow(params, show_progress=not json_output)
+    if json_output:
+        console.print_json(summary.model_dump_json())
+    else:
+        _print_summary(summary)
+
+
+def _run_flow(params: AssessmentParams, show_progress: bool) -> RunSummary:
+    """Run the assessment flow, with a progress display, mapping failures to exit codes."""
+    from flows.assessment import assess as assessment_flow
+    from joshua.progress import watch_progress
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors)
+    try:
+        with progress if show_progress else nullcontext(), watch_progress(StageProgress(progress)):
+            return assessment_flow(params)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    except JoshuaError as exc:
+        raise _fail(f"assessment failed: {exc}", EXIT_FAILED) from None
+    except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line
+        raise _fail(f"assessment failed: {type(exc).__name__}: {exc}", EXIT_FAILED) from None
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Curating: raw items into deduplicated, tagged, quality-scored articles."""

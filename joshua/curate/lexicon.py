@@ -1,0 +1,59 @@
+"""The lexicon (`data/lexicon.toml`): term lists compiled into regular expressions."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError, field_validator
+
+from joshua.errors import ConfigError
+from schemas.records import Category
+
+
+class Lexicon(BaseModel):
+    """Term lists for relevance, categories, escalation signals and quality cues."""
+
+    core: list[str]
+    categories: dict[Category, list[str]]
+    escalatory: list[str]
+    de_escalatory: list[str]
+    attribution: list[str]
+    uncertainty: list[str]
+    primary_domains: list[str]
+
+    @field_validator("categories")
+    @classmethod
+    def _all_categories(cls, value: dict[Category, list[str]]) -> dict[Category, list[str]]:
+        missing = set(Category) - set(value)
+        if missing:
+            raise ValueError(f"no terms for categories {sorted(missing)}")
+        return value
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """Read a lexicon file into a validated `Lexicon`."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return Lexicon(
+            core=document["relevance"]["core"],
+            categories=document["categories"],
+            escalatory=document["signals"]["escalatory"],
+            de_escalatory=document["signals"]["de_escalatory"],
+            attribution=document["quality"]["attribution"],
+            uncertainty=document["quality"]["uncertainty"],
+            primary_domains=document["quality"]["primary_domains"],
+        )
+    except (OSError, tomllib.TOMLDecodeError, KeyError, ValidationError) as exc:
+        raise ConfigError(f"cannot use lexicon {path}: {exc}") from exc
+
+
+def terms_pattern(terms: list[str]) -> str:
+    """One case-insensitive, word-bounded regex for a term list; `term*` matches any ending."""
+    alternatives = sorted(
+        (re.escape(term[:-1]) + r"\w*" if term.endswith("*") else re.escape(term) for term in terms),
+        key=len,
+        reverse=True,
+    )
+    return r"(?i)\b(?:" + "|".join(alternatives) + r")\b"

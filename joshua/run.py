@@ -1,0 +1,112 @@
+"""A run's context: its id, clock, paths, data source and analyzer, fixed once at the start."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from joshua.analyze import resolve_analyzer
+from joshua.collect.snapshot import load_snapshot
+from joshua.lake import new_run_id, run_date
+from joshua.settings import Settings
+from joshua.sources import load_sources
+from schemas.records import (
+    Assessment,
+    AssessmentParams,
+    EvidenceRef,
+    RunSummary,
+    Source,
+    SourceOutcome,
+    StageMetrics,
+)
+
+FLOW_NAME = "nuclear-risk-assessment"
+
+
+class RunContext(BaseModel):
+    """What every stage of one run needs to know."""
+
+    run_id: str
+    started_at: datetime
+    as_of: datetime
+    settings: Settings
+    snapshot_dir: Path | None
+    data_label: str
+    sample_data: bool
+    analyzer: str
+    min_sources: int
+    sources: list[Source]
+    skipped: list[SourceOutcome]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging" / self.run_id
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "joshua.duckdb"
+
+
+def open_run(params: AssessmentParams, settings: Settings, now: datetime | None = None) -> RunContext:
+    """Fix a run's context; a bad snapshot, sources file or analyzer raises ConfigError."""
+    started_at = now or datetime.now(UTC)
+    run_id = params.run_id or new_run_id(started_at)
+    run_date(run_id)  # validates a caller-supplied id
+    sources = [source for source in load_sources(settings.sources_file) if source.enabled]
+    analyzer = resolve_analyzer(params.analyzer, settings.anthropic_api_key is not None)
+    snapshot = None if params.live else load_snapshot(Path(params.snapshot or settings.sample_snapshot))
+    recorded = [s for s in sources if snapshot is None or snapshot.response_for(str(s.url)) is not None]
+    return RunContext(
+        run_id=run_id,
+        started_at=started_at,
+        # Replays are judged as of the recording, so the same snapshot always gives the same result.
+        as_of=snapshot.info.recorded_at if snapshot else started_at,
+        settings=settings,
+        snapshot_dir=snapshot.directory if snapshot else None,
+        data_label=snapshot.label if snapshot else f"live collection at {started_at:%Y-%m-%d %H:%M} UTC",
+        sample_data=snapshot.info.sample if snapshot else False,
+        analyzer=analyzer,
+        min_sources=params.min_sources or settings.collect.min_sources,
+        sources=recorded,
+        skipped=[
+            SourceOutcome(source_id=source.id, status="skipped", error="no recorded response in the snapshot")
+            for source in sources
+            if source not in recorded
+        ],
+    )
+
+
+def run_summary(
+    run: RunContext,
+    assessment: Assessment,
+    stages: list[StageMetrics],
+    outcomes: list[SourceOutcome],
+    report_path: Path,
+    evidence: dict[str, EvidenceRef],
+) -> RunSummary:
+    """What a completed run returns to its caller."""
+    return RunSummary(
+        run_id=run.run_id,
+        status="completed",
+        assessment=assessment,
+        stages=stages,
+        sources=[*outcomes, *run.skipped],
+        evidence=evidence,
+        report_path=str(report_path),
+        lake_path=str(run.lake_dir),
+        catalog_path=str(run.catalog_path),
+    )

@@ -1,0 +1,129 @@
+"""Settings, read once: defaults < joshua.toml < JOSHUA_* environment < flow parameters.
+
+The flow entrypoint or the CLI builds a `Settings` and passes values down; pure code never
+reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from joshua.errors import ConfigError
+from schemas.records import Category
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_FILE_ENV = "JOSHUA_CONFIG"
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "joshua.toml"
+
+
+class CollectSettings(BaseModel):
+    """How sources are fetched."""
+
+    min_sources: int = Field(default=3, ge=1)
+    max_workers: int = Field(default=8, ge=1, le=64)
+    user_agent: str = "JOSHUA/0.1 (open-source nuclear-risk monitor; python-httpx)"
+    max_body_bytes: int = Field(default=10_000_000, gt=0)
+    max_text_chars: int = Field(default=5_000, gt=0)
+
+
+class CurateSettings(BaseModel):
+    """How raw items become articles."""
+
+    min_relevance: float = Field(default=0.3, ge=0, le=1)
+
+
+class AnalyzeSettings(BaseModel):
+    """The offline heuristic analyzer's knobs."""
+
+    reference_volume: int = Field(default=12, ge=1, description="Articles that make a category salient.")
+    evidence_per_factor: int = Field(default=5, ge=1)
+
+
+class RiskSettings(BaseModel):
+    """Weights, bands and the clock mapping (DESIGN decisions 2-4)."""
+
+    weights: dict[Category, float] = Field(
+        default_factory=lambda: {
+            Category.NUCLEAR_ARSENAL: 0.15,
+            Category.DOCTRINE_POSTURE: 0.15,
+            Category.REGIONAL_CONFLICT: 0.20,
+            Category.LEADERSHIP_RHETORIC: 0.10,
+            Category.TECHNICAL_INCIDENT: 0.15,
+            Category.COMMUNICATION_ARMS_CONTROL: 0.10,
+            Category.EMERGING_TECHNOLOGY: 0.10,
+            Category.ECONOMIC: 0.05,
+        }
+    )
+    # Upper bounds in seconds, nearest midnight first; above the last bound the band is "minimal".
+    bands: dict[str, int] = Field(
+        default_factory=lambda: {"critical": 100, "severe": 200, "high": 400, "moderate": 600, "low": 900}
+    )
+    mapping: str = "linear"
+
+    @model_validator(mode="after")
+    def _check(self) -> RiskSettings:
+        total = sum(self.weights.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"risk weights must sum to 1.0, they sum to {total:.4f}")
+        bounds = list(self.bands.values())
+        if bounds != sorted(bounds) or len(set(bounds)) != len(bounds):
+            raise ValueError("risk bands must be listed with strictly increasing seconds")
+        return self
+
+
+class Settings(BaseSettings):
+    """Everything a run needs to know, from defaults, joshua.toml and JOSHUA_* variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOSHUA_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
+    )
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    sources_file: Path = PROJECT_ROOT / "data" / "sources.toml"
+    lexicon_file: Path = PROJECT_ROOT / "data" / "lexicon.toml"
+    sample_snapshot: Path = PROJECT_ROOT / "data" / "snapshots" / "sample"
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("JOSHUA_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    )
+    collect: CollectSettings = CollectSettings()
+    curate: CurateSettings = CurateSettings()
+    analyze: AnalyzeSettings = AnalyzeSettings()
+    risk: RiskSettings = RiskSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, overrides (flow parameters, CLI options) winning; bad values raise ConfigError."""
+    config_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+    if CONFIG_FILE_ENV in os.environ and not config_file.is_file():
+        raise ConfigError(f"{CONFIG_FILE_ENV} points to {config_file}, which is not a file")
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+    except ValueError as exc:  # a malformed joshua.toml
+        raise ConfigError(f"cannot read {config_file}: {exc}") from exc

@@ -1,0 +1,21 @@
+-- DuckDB views over the Parquet lake; joshua/catalog.py fills in each table's relation.
+-- Rows of a run are visible once its `runs` row says 'completed'.
+
+CREATE OR REPLACE VIEW runs AS
+SELECT * EXCLUDE (date) FROM {runs};
+
+CREATE OR REPLACE VIEW raw_items AS
+SELECT * EXCLUDE (date) FROM {raw_items}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+
+CREATE OR REPLACE VIEW articles AS
+SELECT * EXCLUDE (date) FROM {articles}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+
+CREATE OR REPLACE VIEW assessments AS
+SELECT * EXCLUDE (date) FROM {assessments}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+
+CREATE OR REPLACE VIEW risk_factors AS
+SELECT * EXCLUDE (date) FROM {risk_factors}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');

@@ -1,0 +1,119 @@
+"""The store stage: stage assessment rows, publish a run into the lake, commit its `runs` row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+
+from joshua.catalog import build_catalog, connect_lake
+from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
+from joshua.run import FLOW_NAME, RunContext
+from schemas.records import Assessment, SourceOutcome, StageMetrics
+from schemas.tables import STAGES
+
+PREVIOUS_SECONDS_SQL = """
+SELECT seconds_to_midnight FROM assessments
+WHERE run_id <> $run_id
+ORDER BY assessed_at
+"""
+
+
+def previous_seconds(run: RunContext) -> list[int]:
+    """Seconds to midnight of the earlier committed assessments, oldest first."""
+    with connect_lake(run.lake_dir) as con:
+        rows = con.execute(PREVIOUS_SECONDS_SQL, {"run_id": run.run_id}).fetchall()
+    return [row[0] for row in rows]
+
+
+def stage_assessment(run: RunContext, assessment: Assessment) -> None:
+    """Write the assessment and its factors into the run's staging area."""
+    row = assessment.model_dump(exclude={"factors"})
+    row["confidence"] = assessment.confidence.value
+    write_parquet_atomic(
+        conform(pl.DataFrame([row]), "assessments"), table_path(run.staging_dir, "assessments", run.run_id)
+    )
+    factors = pl.DataFrame(
+        [
+            {
+                "assessment_id": assessment.assessment_id,
+                "run_id": run.run_id,
+                "category": factor.rating.category.value,
+                "name": factor.rating.name,
+                "value": factor.rating.value,
+                "confidence": factor.rating.confidence.value,
+                "weight": factor.weight,
+                "contribution": factor.contribution,
+                "rank": factor.rank,
+                "evidence": factor.rating.evidence,
+                "reasoning": factor.rating.reasoning,
+            }
+            for factor in assessment.factors
+        ]
+    )
+    write_parquet_atomic(conform(factors, "risk_factors"), table_path(run.staging_dir, "risk_factors", run.run_id))
+
+
+def publish_run(run: RunContext) -> int:
+    """Move the run's staged files into the lake; returns how many files landed."""
+    return len(publish(run.staging_dir, run.lake_dir, run.run_id))
+
+
+def run_record(
+    run: RunContext,
+    *,
+    status: str,
+    ended_at: datetime,
+    stages: Sequence[StageMetrics],
+    outcomes: Sequence[SourceOutcome],
+    errors: Sequence[str],
+    model: str | None = None,
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    cost_usd: float = 0.0,
+) -> pl.DataFrame:
+    """The run's one `runs` row."""
+    by_stage = {metrics.stage: metrics for metrics in stages}
+    outcomes = [*outcomes, *run.skipped]
+    row = {
+        "run_id": run.run_id,
+        "flow": FLOW_NAME,
+        "started_at": run.started_at,
+        "ended_at": ended_at,
+        "status": status,
+        "analyzer": run.analyzer,
+        "model": model,
+        "data_label": run.data_label,
+        "sources_ok": sum(o.status == "ok" for o in outcomes),
+        "sources_failed": sum(o.status == "failed" for o in outcomes),
+        "sources_skipped": sum(o.status == "skipped" for o in outcomes),
+        "sources": [o.model_dump(exclude={"path"}) for o in outcomes],
+        "requests": sum(o.status != "skipped" for o in outcomes),
+        "bytes": sum(o.bytes for o in outcomes),
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+        # The HTTP and Claude caches arrive with their issues; until then nothing is served from cache.
+        "cache_hits": 0,
+        "cache_hit_rate": 0.0,
+        "cost_usd": cost_usd,
+        "errors": list(errors),
+    }
+    for stage in STAGES:
+        metrics = by_stage.get(stage)
+        row[f"{stage}_seconds"] = metrics.seconds if metrics else None
+        row[f"{stage}_items_in"] = metrics.items_in if metrics else None
+        row[f"{stage}_items_out"] = metrics.items_out if metrics else None
+    return conform(pl.DataFrame([row], schema_overrides={"sources": pl.List(pl.Struct)}, strict=False), "runs")
+
+
+def commit_run(run: RunContext, record: pl.DataFrame) -> None:
+    """Write the `runs` row (the commit point readers wait for), then refresh the catalog."""
+    write_parquet_atomic(record, table_path(run.lake_dir, "runs", run.run_id))
+    build_catalog(run.lake_dir, run.catalog_path)
+
+
+def abandon_run(run: RunContext, record: pl.DataFrame) -> None:
+    """Drop a failed run's staged files and commit its `runs` row with status `failed`."""
+    discard(run.staging_dir)
+    commit_run(run, record)

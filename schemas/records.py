@@ -1,0 +1,237 @@
+"""Typed records that stages hand to each other: small, validated, serialisable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+
+class Category(StrEnum):
+    """The eight weighted risk categories (DESIGN decision 2)."""
+
+    NUCLEAR_ARSENAL = "nuclear_arsenal"
+    DOCTRINE_POSTURE = "doctrine_posture"
+    REGIONAL_CONFLICT = "regional_conflict"
+    LEADERSHIP_RHETORIC = "leadership_rhetoric"
+    TECHNICAL_INCIDENT = "technical_incident"
+    COMMUNICATION_ARMS_CONTROL = "communication_arms_control"
+    EMERGING_TECHNOLOGY = "emerging_technology"
+    ECONOMIC = "economic"
+
+
+class ConfidenceLevel(StrEnum):
+    """Confidence labels, one spelling everywhere (DESIGN decision 8)."""
+
+    VERY_LOW = "VeryLow"
+    LOW = "Low"
+    MODERATE = "Moderate"
+    HIGH = "High"
+    VERY_HIGH = "VeryHigh"
+
+    @property
+    def numeric(self) -> float:
+        """The spec's numeric value of this level."""
+        return CONFIDENCE_NUMERIC[self]
+
+    @classmethod
+    def from_numeric(cls, value: float) -> ConfidenceLevel:
+        """The level whose numeric value is nearest below `value` (midpoints between levels)."""
+        for level, floor in _CONFIDENCE_FLOORS:
+            if value >= floor:
+                return level
+        return cls.VERY_LOW
+
+
+CONFIDENCE_NUMERIC: dict[ConfidenceLevel, float] = {
+    ConfidenceLevel.VERY_LOW: 0.40,
+    ConfidenceLevel.LOW: 0.60,
+    ConfidenceLevel.MODERATE: 0.775,
+    ConfidenceLevel.HIGH: 0.90,
+    ConfidenceLevel.VERY_HIGH: 0.975,
+}
+# A numeric confidence maps to the level whose value is nearest: the floors are midpoints.
+_CONFIDENCE_FLOORS = [
+    (ConfidenceLevel.VERY_HIGH, 0.9375),
+    (ConfidenceLevel.HIGH, 0.8375),
+    (ConfidenceLevel.MODERATE, 0.6875),
+    (ConfidenceLevel.LOW, 0.50),
+]
+
+Trend = Literal["rising", "falling", "stable", "insufficient"]
+AnalyzerChoice = Literal["auto", "claude", "heuristic"]
+SourceKind = Literal["feed", "gdelt_artlist"]
+
+
+class Source(BaseModel):
+    """One declared source from `data/sources.toml`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    kind: SourceKind
+    url: HttpUrl
+    reliability: float = Field(ge=0, le=1)
+    categories: tuple[Category, ...] = ()
+    enabled: bool = True
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class RawItem(BaseModel):
+    """One item as a source published it, before curation."""
+
+    source_id: str
+    url: str | None
+    guid: str | None
+    title: str
+    body: str
+    published_at: datetime | None
+    language: str | None = None
+
+
+class SourceOutcome(BaseModel):
+    """What collecting one source produced."""
+
+    source_id: str
+    status: Literal["ok", "failed", "skipped"]
+    items: int = 0
+    http_status: int | None = None
+    bytes: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    path: str | None = None
+
+
+class FactorRating(BaseModel):
+    """An analyzer's rating of one risk factor, resting on cited articles."""
+
+    category: Category
+    name: str
+    value: float = Field(ge=0, le=1)
+    confidence: ConfidenceLevel
+    evidence: list[str] = Field(default_factory=list)
+    reasoning: str
+
+
+class Analysis(BaseModel):
+    """An analyzer's output for one run."""
+
+    analyzer: Literal["heuristic", "claude"]
+    model: str | None = None
+    factors: list[FactorRating]
+    executive_summary: str
+    articles_considered: int
+    analyst_seconds: int | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def items_in(self) -> int:
+        return self.articles_considered
+
+    @property
+    def items_out(self) -> int:
+        return len(self.factors)
+
+
+class ScoredFactor(BaseModel):
+    """A factor rating placed in the score: its weight, contribution and rank."""
+
+    rating: FactorRating
+    weight: float
+    contribution: float
+    rank: int
+
+
+class Assessment(BaseModel):
+    """The headline result of one run."""
+
+    assessment_id: str
+    run_id: str
+    assessed_at: datetime
+    as_of: datetime
+    seconds_to_midnight: int = Field(ge=0, le=1440)
+    score: float = Field(ge=0, le=1)
+    base_score: float = Field(ge=0, le=1)
+    band: str
+    confidence: ConfidenceLevel
+    confidence_score: float = Field(ge=0, le=1)
+    trend: Trend
+    delta_seconds: int | None
+    analyst_seconds: int | None
+    analyzer: str
+    model: str | None
+    executive_summary: str
+    data_label: str
+    sample_data: bool
+    factors: list[ScoredFactor]
+
+    @property
+    def items_in(self) -> int:
+        return len(self.factors)
+
+    @property
+    def items_out(self) -> int:
+        return 1
+
+
+class StageMetrics(BaseModel):
+    """Timing and volume of one pipeline stage."""
+
+    stage: str
+    seconds: float
+    items_in: int = 0
+    items_out: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+    def count(self, result: object) -> None:
+        """Take items in and out (and tokens and cost, when present) from a stage's result."""
+        self.items_in = getattr(result, "items_in", 0)
+        self.items_out = getattr(result, "items_out", 0)
+        self.tokens = getattr(result, "tokens_in", 0) + getattr(result, "tokens_out", 0)
+        self.cost_usd = getattr(result, "cost_usd", 0.0)
+
+
+class AssessmentParams(BaseModel):
+    """Parameters of one assessment run (rendered as a form in the Prefect UI)."""
+
+    snapshot: str | None = Field(
+        default=None,
+        description="Snapshot directory to replay; empty means the bundled sample unless `live`.",
+    )
+    live: bool = Field(default=False, description="Fetch the sources over the network.")
+    analyzer: AnalyzerChoice = Field(
+        default="auto", description="auto: Claude when a key is configured, else heuristic."
+    )
+    data_dir: str | None = Field(default=None, description="Where the run writes; default data/.")
+    run_id: str | None = Field(default=None, description="Rerun (replace) an earlier run id.")
+    min_sources: int | None = Field(default=None, ge=1, description="Fewest sources that must succeed.")
+
+
+class EvidenceRef(BaseModel):
+    """An article cited as evidence, as readers see it."""
+
+    article_id: str
+    source_id: str
+    title: str
+    url: str | None
+
+
+class RunSummary(BaseModel):
+    """What an assessment run returns to its caller (the CLI prints it; `--json` dumps it)."""
+
+    run_id: str
+    status: Literal["completed", "failed"]
+    assessment: Assessment | None
+    stages: list[StageMetrics]
+    sources: list[SourceOutcome]
+    evidence: dict[str, EvidenceRef] = Field(default_factory=dict)
+    report_path: str | None
+    lake_path: str
+    catalog_path: str
+    error: str | None = None

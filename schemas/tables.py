@@ -1,0 +1,134 @@
+"""Column contracts of the lake's tables, as polars schemas (see DESIGN.md, "The lake")."""
+
+import polars as pl
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+RAW_ITEMS = pl.Schema(
+    {
+        "run_id": pl.String,
+        "source_id": pl.String,
+        "fetched_at": UTC_TS,
+        "http_status": pl.Int32,
+        "etag": pl.String,
+        "last_modified": pl.String,
+        "url": pl.String,
+        "guid": pl.String,
+        "title": pl.String,
+        "body": pl.String,
+        "published_at": UTC_TS,
+        "language": pl.String,
+    }
+)
+
+ARTICLES = pl.Schema(
+    {
+        "article_id": pl.String,
+        "run_id": pl.String,
+        "source_id": pl.String,
+        "canonical_url": pl.String,
+        "title": pl.String,
+        "text": pl.String,
+        "published_at": UTC_TS,
+        "content_hash": pl.String,
+        "duplicate_of": pl.String,
+        "relevance": pl.Float64,
+        "categories": pl.List(pl.String),
+        "escalation": pl.Float64,
+        "quality": pl.Float64,
+        "quality_source": pl.Float64,
+        "quality_timeliness": pl.Float64,
+        "quality_verifiability": pl.Float64,
+        "quality_completeness": pl.Float64,
+        "language": pl.String,
+    }
+)
+
+ASSESSMENTS = pl.Schema(
+    {
+        "assessment_id": pl.String,
+        "run_id": pl.String,
+        "assessed_at": UTC_TS,
+        "as_of": UTC_TS,
+        "seconds_to_midnight": pl.Int32,
+        "score": pl.Float64,
+        "base_score": pl.Float64,
+        "band": pl.String,
+        "confidence": pl.String,
+        "confidence_score": pl.Float64,
+        "trend": pl.String,
+        "delta_seconds": pl.Int32,
+        "analyst_seconds": pl.Int32,
+        "analyzer": pl.String,
+        "model": pl.String,
+        "executive_summary": pl.String,
+        "data_label": pl.String,
+        "sample_data": pl.Boolean,
+    }
+)
+
+RISK_FACTORS = pl.Schema(
+    {
+        "assessment_id": pl.String,
+        "run_id": pl.String,
+        "category": pl.String,
+        "name": pl.String,
+        "value": pl.Float64,
+        "confidence": pl.String,
+        "weight": pl.Float64,
+        "contribution": pl.Float64,
+        "rank": pl.Int32,
+        "evidence": pl.List(pl.String),
+        "reasoning": pl.String,
+    }
+)
+
+SOURCE_OUTCOME = pl.Struct(
+    {
+        "source_id": pl.String,
+        "status": pl.String,
+        "items": pl.Int64,
+        "http_status": pl.Int64,
+        "bytes": pl.Int64,
+        "seconds": pl.Float64,
+        "error": pl.String,
+    }
+)
+
+STAGES = ("collect", "curate", "analyze", "score", "store", "report")
+
+RUNS = pl.Schema(
+    {
+        "run_id": pl.String,
+        "flow": pl.String,
+        "started_at": UTC_TS,
+        "ended_at": UTC_TS,
+        "status": pl.String,
+        "analyzer": pl.String,
+        "model": pl.String,
+        "data_label": pl.String,
+        "sources_ok": pl.Int32,
+        "sources_failed": pl.Int32,
+        "sources_skipped": pl.Int32,
+        "sources": pl.List(SOURCE_OUTCOME),
+        **{f"{stage}_seconds": pl.Float64 for stage in STAGES},
+        **{f"{stage}_items_in": pl.Int64 for stage in STAGES},
+        **{f"{stage}_items_out": pl.Int64 for stage in STAGES},
+        "requests": pl.Int64,
+        "bytes": pl.Int64,
+        "tokens_in": pl.Int64,
+        "tokens_out": pl.Int64,
+        "cache_hits": pl.Int64,
+        "cache_hit_rate": pl.Float64,
+        "cost_usd": pl.Float64,
+        "errors": pl.List(pl.String),
+    }
+)
+
+TABLES: dict[str, pl.Schema] = {
+    "raw_items": RAW_ITEMS,
+    "articles": ARTICLES,
+    "assessments": ASSESSMENTS,
+    "risk_factors": RISK_FACTORS,
+    "runs": RUNS,
+}

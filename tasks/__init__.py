@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers that do the I/O at the edge and call into joshua/."""

@@ -1,0 +1,15 @@
+"""The store task."""
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from joshua.run import RunContext
+from joshua.store import publish_run, stage_assessment
+from schemas.records import Assessment
+
+
+@task(cache_policy=NO_CACHE)
+def store_assessment(run: RunContext, assessment: Assessment) -> int:
+    """Stage the assessment rows and move all of the run's files into the lake."""
+    stage_assessment(run, assessment)
+    return publish_run(run)
