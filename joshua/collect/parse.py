@@ -55,13 +55,18 @@ def _feed_entry_to_item(
     when = entry.get("published_parsed") or entry.get("updated_parsed")
     return RawItem(
         source_id=source.id,
-        url=entry.get("link") or None,
+        url=_http_url(entry.get("link")),
         guid=entry.get("id") or None,
         title=html_to_text(entry.get("title", ""), max_chars),
         body=html_to_text(html, max_chars),
         published_at=datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None,
         language=language,
     )
+
+
+def _http_url(value: str | None) -> str | None:
+    """An absolute http(s) URL, or None (feedparser promotes any guid to a link)."""
+    return value if value and value.lower().startswith(("http://", "https://")) else None
 
 
 def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int) -> list[RawItem]:
@@ -76,7 +81,7 @@ def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int) -> lis
     return [
         RawItem(
             source_id=source.id,
-            url=article.get("url") or None,
+            url=_http_url(article.get("url")),
             guid=article.get("url") or None,
             title=html_to_text(article.get("title", ""), max_text_chars),
             body="",

@@ -1,0 +1,95 @@
+"""Shared fixtures: offline snapshots, settings on a temporary data dir, a Prefect test server."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import shutil  # noqa: E402
+import tomllib  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from joshua.settings import PROJECT_ROOT, Settings, load_settings  # noqa: E402
+from joshua.sources import load_sources  # noqa: E402
+
+SAMPLE = PROJECT_ROOT / "data" / "snapshots" / "sample"
+FIXTURES = Path(__file__).parent / "fixtures"
+SOURCES = {source.id: source for source in load_sources(PROJECT_ROOT / "data" / "sources.toml")}
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One temporary Prefect server and database for every test that runs a flow."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An empty data directory for one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    """Settings that write under the test's data directory."""
+    return load_settings(data_dir=data_dir)
+
+
+def sample_body(source_id: str) -> bytes:
+    """The bundled sample's recorded body of a source."""
+    manifest = tomllib.loads((SAMPLE / "snapshot.toml").read_text(encoding="utf-8"))
+    entry = next(r for r in manifest["responses"] if r["source"] == source_id)
+    return (SAMPLE / entry["body"]).read_bytes()
+
+
+SnapshotFactory = Callable[[dict[str, dict]], Path]
+
+
+@pytest.fixture
+def make_snapshot(tmp_path: Path) -> SnapshotFactory:
+    """Build a snapshot directory: {source_id: {"body": bytes, "status": int, "error": str}}."""
+
+    def build(responses: dict[str, dict], name: str = "test") -> Path:
+        directory = tmp_path / f"snapshot-{name}"
+        (directory / "bodies").mkdir(parents=True)
+        lines = [
+            "[snapshot]",
+            f'name = "{name}"',
+            "sample = false",
+            'recorded_at = "2026-11-26T06:00:00Z"',
+        ]
+        for source_id, spec in responses.items():
+            lines += [
+                "",
+                "[[responses]]",
+                f'source = "{source_id}"',
+                f'url = "{SOURCES[source_id].url}"',
+                f"status = {spec.get('status', 200)}",
+                'fetched_at = "2026-11-26T06:00:01Z"',
+            ]
+            if "error" in spec:
+                lines.append(f'error = "{spec["error"]}"')
+            else:
+                (directory / "bodies" / source_id).write_bytes(spec["body"])
+                lines.append(f'body = "bodies/{source_id}"')
+        (directory / "snapshot.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return directory
+
+    return build
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled sample snapshot."""
+    return Path(shutil.copytree(SAMPLE, tmp_path / "sample"))

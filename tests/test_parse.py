@@ -1,0 +1,103 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from joshua.collect.parse import html_to_text, parse_feed, parse_gdelt_artlist, parse_response
+from joshua.errors import SourceError
+from tests.conftest import SOURCES, sample_body
+
+RSS = SOURCES["bbc-world"]
+GDELT = SOURCES["gdelt-artlist"]
+
+RSS_BODY = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>T</title><link>https://example.org</link><language>en-gb</language>
+<item><title>Missile &amp; warhead</title><link>https://example.org/a?utm_source=rss</link>
+<guid isPermaLink="false">a-1</guid><pubDate>Wed, 25 Nov 2026 14:03:00 +0300</pubDate>
+<description>&lt;p&gt;Hello &lt;b&gt;world&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;/p&gt;</description></item>
+<item><title>No date</title><guid>b-2</guid><description>plain</description></item>
+</channel></rss>"""
+
+
+def test_html_to_text_drops_scripts_and_styles_and_collapses_space():
+    html = "<p>A  <b>bold</b>\n claim</p><script>alert(1)</script><style>p {color: red}</style>"
+    assert html_to_text(html, 100) == "A bold claim"
+
+
+def test_html_to_text_caps_length():
+    assert html_to_text("x" * 50, 10) == "x" * 10
+
+
+def test_parse_feed_reads_rss_items():
+    items = parse_feed(RSS_BODY, RSS, 1000)
+    assert [item.title for item in items] == ["Missile & warhead", "No date"]
+    first = items[0]
+    assert first.body == "Hello world"
+    assert first.guid == "a-1"
+    assert first.url == "https://example.org/a?utm_source=rss"
+    assert first.published_at == datetime(2026, 11, 25, 11, 3, tzinfo=UTC)
+    assert first.language == "en-gb"
+    assert items[1].published_at is None and items[1].url is None
+
+
+def test_parse_feed_reads_atom():
+    items = parse_feed(sample_body("iaea-news"), SOURCES["iaea-news"], 5000)
+    assert len(items) >= 15
+    assert all(item.title and item.published_at for item in items)
+
+
+def test_parse_feed_decodes_a_windows_1252_feed():
+    body = sample_body("alarabiya")
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    items = parse_feed(body, SOURCES["alarabiya"], 5000)
+    text = " ".join(item.title + " " + item.body for item in items)
+    assert "\u2019" in text or "\u201c" in text  # curly quotes survived the decoding
+    assert "\ufffd" not in text
+
+
+def test_parse_feed_rejects_malformed_xml():
+    with pytest.raises(SourceError, match="malformed XML"):
+        parse_feed(RSS_BODY[:-40], RSS, 1000)
+
+
+def test_parse_feed_refuses_entity_expansion():
+    bomb = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>
+<rss version="2.0"><channel><title>&b;</title></channel></rss>"""
+    with pytest.raises(SourceError, match="refused XML"):
+        parse_feed(bomb, RSS, 1000)
+
+
+def test_parse_feed_refuses_external_entities():
+    xxe = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>&x;</title></channel></rss>"""
+    with pytest.raises(SourceError, match="refused XML"):
+        parse_feed(xxe, RSS, 1000)
+
+
+def test_parse_feed_rejects_xml_that_is_not_a_feed():
+    with pytest.raises(SourceError, match="not an RSS or Atom feed"):
+        parse_feed(b"<html><body>Service unavailable</body></html>", RSS, 1000)
+
+
+def test_parse_gdelt_artlist():
+    body = b'{"articles": [{"url": "https://n.example/a", "title": "ICBM test", "seendate": "20261125T143000Z", "language": "English"}, {"url": "https://n.example/b", "title": "x", "seendate": "bad"}]}'
+    items = parse_gdelt_artlist(body, GDELT, 1000)
+    assert [item.title for item in items] == ["ICBM test", "x"]
+    assert items[0].published_at == datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
+    assert items[0].body == "" and items[0].language == "English"
+    assert items[1].published_at is None
+
+
+def test_parse_gdelt_html_error_body_is_a_source_error():
+    with pytest.raises(SourceError, match="did not return JSON"):
+        parse_gdelt_artlist(b"<html>Please limit requests to one every 5 seconds</html>", GDELT, 1000)
+
+
+def test_parse_gdelt_without_articles_list():
+    with pytest.raises(SourceError, match="no 'articles' list"):
+        parse_gdelt_artlist(b'{"articles": 3}', GDELT, 1000)
+
+
+def test_parse_response_dispatches_on_kind():
+    assert len(parse_response(sample_body("gdelt-artlist"), GDELT, 1000)) >= 20
+    assert len(parse_response(sample_body("bbc-world"), RSS, 1000)) >= 15
