@@ -1,0 +1,86 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from joshua.cli import EXIT_CONFIG, EXIT_FAILED, app
+from tests.conftest import sample_body
+
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env)
+
+
+def one_line_error(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_help_lists_assess():
+    result = invoke("--help")
+    assert result.exit_code == 0 and "assess" in result.stdout
+
+
+def test_missing_snapshot_is_a_one_line_configuration_error(tmp_path):
+    result = invoke("assess", "--snapshot", str(tmp_path / "nope"), "--data-dir", str(tmp_path))
+    assert result.exit_code == EXIT_CONFIG
+    assert "does not exist" in one_line_error(result)
+
+
+def test_unavailable_analyzer_is_a_configuration_error(tmp_path):
+    result = invoke("assess", "--analyzer", "claude", "--data-dir", str(tmp_path))
+    assert result.exit_code == EXIT_CONFIG
+    assert "not yet available" in one_line_error(result)
+
+
+def test_snapshot_and_live_exclude_each_other(tmp_path):
+    result = invoke("assess", "--snapshot", str(tmp_path), "--live")
+    assert result.exit_code == EXIT_CONFIG
+    assert "exclude each other" in one_line_error(result)
+
+
+def test_bad_settings_file_is_a_configuration_error(tmp_path):
+    config = tmp_path / "joshua.toml"
+    config.write_text("[risk.weights]\neconomic = 0.5\n")
+    result = invoke("assess", "--data-dir", str(tmp_path), env={"JOSHUA_CONFIG": str(config)})
+    assert result.exit_code == EXIT_CONFIG
+    assert "weights must sum to 1.0" in one_line_error(result)
+
+
+def test_bad_run_id_is_a_configuration_error(tmp_path):
+    result = invoke("assess", "--run-id", "../../x", "--data-dir", str(tmp_path))
+    assert result.exit_code == EXIT_CONFIG
+    assert "run id" in one_line_error(result)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_assess_json_on_the_sample(data_dir):
+    result = invoke("assess", "--json", "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed"
+    assert 0 <= summary["assessment"]["seconds_to_midnight"] <= 1440
+    assert summary["assessment"]["data_label"].startswith("snapshot 'sample'")
+    assert summary["catalog_path"] == str(data_dir / "joshua.duckdb")
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_assess_prints_headline_drivers_and_paths(data_dir):
+    result = invoke("assess", "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    for expected in ("seconds to midnight", "band", "confidence", "Top drivers", "Report:", "Lake:", "duckdb"):
+        assert expected in result.stdout
+    for stage in ("collect", "curate", "analyze", "score", "store", "report"):
+        assert stage in result.stderr  # the per-stage progress display
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_insufficient_sources_exit_1(data_dir, make_snapshot):
+    snapshot = make_snapshot({"reuters-nuclear": {"body": sample_body("reuters-nuclear")}})
+    result = invoke("assess", "--snapshot", str(snapshot), "--data-dir", str(data_dir))
+    assert result.exit_code == EXIT_FAILED
+    assert "assessment failed: only 1 of 1 sources succeeded" in result.stderr

@@ -1,0 +1,81 @@
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+import pytest
+
+from joshua.catalog import build_catalog, connect_lake
+from joshua.errors import ConfigError
+from joshua.lake import new_run_id, publish, run_date, table_path, write_parquet_atomic
+
+RUN = "20261127T060000Z-abcdef"
+
+
+def test_run_ids_carry_their_date():
+    run_id = new_run_id(datetime(2026, 11, 27, 6, 0, 5, tzinfo=UTC))
+    assert run_id.startswith("20261127T060005Z-") and run_date(run_id) == "2026-11-27"
+    with pytest.raises(ConfigError, match="not of the form"):
+        run_date("../../etc")
+
+
+def test_table_path_is_hive_partitioned(tmp_path):
+    path = table_path(tmp_path, "raw_items", RUN, source_id="bbc")
+    assert path == tmp_path / "raw_items" / "source_id=bbc" / "date=2026-11-27" / f"{RUN}.parquet"
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    path = write_parquet_atomic(pl.DataFrame({"a": [1]}), tmp_path / "t" / "x.parquet")
+    assert pl.read_parquet(path)["a"].to_list() == [1]
+    assert [p.name for p in path.parent.iterdir()] == ["x.parquet"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = write_parquet_atomic(pl.DataFrame({"a": [1]}), tmp_path / "x.parquet")
+    with pytest.raises(pl.exceptions.ComputeError):
+        write_parquet_atomic(pl.DataFrame({"a": [object()]}), path)  # objects cannot go to Parquet
+    assert pl.read_parquet(path)["a"].to_list() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.parquet"]
+
+
+def test_publish_replaces_a_rerun_instead_of_adding(tmp_path):
+    staging, lake = tmp_path / "staging", tmp_path / "lake"
+    for source in ("a", "b"):
+        write_parquet_atomic(pl.DataFrame({"v": [1]}), table_path(staging, "raw_items", RUN, source_id=source))
+    publish(staging, lake, RUN)
+    write_parquet_atomic(pl.DataFrame({"v": [2]}), table_path(staging, "raw_items", RUN, source_id="a"))
+    publish(staging, lake, RUN)
+    files = sorted(lake.rglob("*.parquet"))
+    assert len(files) == 1 and pl.read_parquet(files[0])["v"].to_list() == [2]
+    assert not staging.exists()
+
+
+def test_views_exist_and_are_typed_on_an_empty_lake(tmp_path):
+    con = connect_lake(tmp_path / "lake")
+    for view in ("assessments", "risk_factors", "articles", "raw_items", "runs"):
+        assert con.execute(f"SELECT count(*) FROM {view}").fetchone() == (0,)
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE assessments)").fetchall())
+    assert types["seconds_to_midnight"] == "INTEGER"
+
+
+def test_views_hide_rows_of_runs_that_did_not_complete(tmp_path):
+    lake = tmp_path / "lake"
+    done, failed = RUN, "20261127T070000Z-123456"
+    for run_id, status in ((done, "completed"), (failed, "failed")):
+        write_parquet_atomic(pl.DataFrame({"run_id": [run_id], "status": [status]}), table_path(lake, "runs", run_id))
+        write_parquet_atomic(
+            pl.DataFrame({"run_id": [run_id], "seconds_to_midnight": [100]}), table_path(lake, "assessments", run_id)
+        )
+    catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        assert con.execute("SELECT run_id FROM assessments").fetchall() == [(done,)]
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT internal").fetchone()
+        assert tables == (0,)  # the catalog holds views only
+
+
+def test_catalog_can_be_rebuilt_while_a_reader_has_it_open(tmp_path):
+    lake = tmp_path / "lake"
+    catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
+    with duckdb.connect(str(catalog), read_only=True) as reader:
+        build_catalog(lake, catalog)
+        assert reader.execute("SELECT count(*) FROM runs").fetchone() == (0,)
