@@ -14,7 +14,7 @@ from joshua.curate.pipeline import (
     with_lexicon,
     with_quality,
 )
-from joshua.curate.validate import validate_articles
+from joshua.curate.validate import validate_articles, validate_articles_isolated
 from joshua.errors import SchemaViolation
 from joshua.settings import PROJECT_ROOT
 from schemas.tables import RAW_ITEMS
@@ -181,22 +181,34 @@ def test_curate_sample_snapshot_end_to_end(tmp_path):
 
 
 def test_validation_lists_every_failure():
-    bad = pl.DataFrame(
-        {
-            "article_id": ["x", "x"],
-            "run_id": ["r", "r"],
-            "source_id": ["a", "a"],
-            "title": ["t", "t"],
-            "relevance": [0.5, 1.5],
-            "quality": [0.5, 0.5],
-            "escalation": [0.5, 0.5],
-            "published_at": [AS_OF, AS_OF + timedelta(days=3)],
-            "categories": [["economic"], ["bogus"]],
-        }
-    )
     with pytest.raises(SchemaViolation) as caught:
-        validate_articles(bad, AS_OF)
+        validate_articles(BAD_ARTICLES, AS_OF)
     failed = " ".join(caught.value.failures)
     for expectation in ("be_unique(article_id)", "be_between(relevance)", "be_between(published_at)", "match_regex(categories_joined)"):
         assert expectation in failed
     assert len(caught.value.failures) == 4
+
+
+def test_isolated_validation_reports_the_same_failures(tmp_path):
+    path = tmp_path / "articles.parquet"
+    BAD_ARTICLES.write_parquet(path)
+    with pytest.raises(SchemaViolation) as caught:
+        validate_articles_isolated(path, AS_OF)
+    assert len(caught.value.failures) == 4
+    BAD_ARTICLES.head(1).write_parquet(path)
+    validate_articles_isolated(path, AS_OF)  # a valid file passes
+
+
+BAD_ARTICLES = pl.DataFrame(
+    {
+        "article_id": ["x", "x"],
+        "run_id": ["r", "r"],
+        "source_id": ["a", "a"],
+        "title": ["t", "t"],
+        "relevance": [0.5, 1.5],
+        "quality": [0.5, 0.5],
+        "escalation": [0.5, 0.5],
+        "published_at": [AS_OF, AS_OF + timedelta(days=3)],
+        "categories": [["economic"], ["bogus"]],
+    }
+)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from joshua.curate.lexicon import load_lexicon
 from joshua.curate.pipeline import curate
-from joshua.curate.validate import validate_articles
+from joshua.curate.validate import validate_articles_isolated
 from joshua.lake import table_path, write_parquet_atomic
 from joshua.run import RunContext
 from schemas.records import SourceOutcome
@@ -47,8 +47,8 @@ def curate_run(run: RunContext, outcomes: Sequence[SourceOutcome]) -> CurateResu
         as_of=run.as_of,
         min_relevance=run.settings.curate.min_relevance,
     ).collect()
-    validate_articles(articles, run.as_of)
     path = write_parquet_atomic(articles, table_path(run.staging_dir, "articles", run.run_id))
+    validate_articles_isolated(path, run.as_of)
     return CurateResult(
         path=str(path),
         raw_items=sum(outcome.items for outcome in outcomes),
