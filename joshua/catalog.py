@@ -16,6 +16,9 @@ import polars as pl
 from joshua.lake import has_files, table_glob
 from schemas.tables import TABLES
 
+# Written in an older storage format so that the DuckDB command line (PyPI's duckdb-cli, 1.x)
+# opens it as well as the Python package does.
+CATALOG_STORAGE_VERSION = "v1.2.0"
 VIEWS_SQL = (Path(__file__).parent / "sql" / "views.sql").read_text(encoding="utf-8")
 
 
@@ -53,7 +56,7 @@ def build_catalog(lake: Path, catalog: Path) -> Path:
     catalog.parent.mkdir(parents=True, exist_ok=True)
     temporary = catalog.with_name(f".{catalog.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with duckdb.connect(str(temporary)) as con:
+        with duckdb.connect(str(temporary), config={"storage_compatibility_version": CATALOG_STORAGE_VERSION}) as con:
             create_views(con, lake)
         os.replace(temporary, catalog)
     finally:

@@ -1,4 +1,7 @@
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -79,3 +82,15 @@ def test_catalog_can_be_rebuilt_while_a_reader_has_it_open(tmp_path):
     with duckdb.connect(str(catalog), read_only=True) as reader:
         build_catalog(lake, catalog)
         assert reader.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_the_duckdb_command_line_opens_the_catalog(tmp_path):
+    lake = tmp_path / "lake"
+    write_parquet_atomic(pl.DataFrame({"run_id": [RUN], "status": ["completed"]}), table_path(lake, "runs", RUN))
+    catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
+    duckdb_cli = Path(sys.executable).parent / "duckdb"
+    completed = subprocess.run(
+        [str(duckdb_cli), "-readonly", "-csv", str(catalog), "-c", "SELECT status FROM runs"],
+        capture_output=True, text=True, check=True,
+    )
+    assert completed.stdout.split() == ["status", "completed"]
