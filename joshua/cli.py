@@ -58,7 +58,8 @@ class StageProgress:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    one_line = " ".join(message.split())  # e.g. a validation error's several lines
+    errors.print(Text("error: ", style="bold red") + Text(one_line), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

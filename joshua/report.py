@@ -87,13 +87,28 @@ def render_markdown(
         "",
         "## Risk level",
         "",
-        f"- Seconds to midnight: {a.seconds_to_midnight} (score {a.score:.4f}, linear mapping)",
+        f"- Seconds to midnight: {a.seconds_to_midnight} (95 % interval {a.ci_seconds_low}–{a.ci_seconds_high} s; "
+        f"score {a.score:.4f}, interval {a.ci_low:.4f}–{a.ci_high:.4f}, {a.mc_iterations:,} Monte Carlo draws, "
+        f"seed {a.mc_seed})",
+        f"- Base score {a.base_score:.4f}, adjusted toward history {a.adjusted_score:.4f}",
         f"- Band: {a.band}",
         f"- Change: {_change(a)}",
-        f"- Trend: {a.trend}",
+        f"- Trend: {a.trend}" + (f" (Sen's slope {a.trend_slope:+.1f} s per assessment, p = {a.trend_p_value:.3f})"
+                                 if a.trend_slope is not None and a.trend_p_value is not None else ""),
         f"- Confidence: {a.confidence.value} ({a.confidence_score:.2f})",
         f"- Data: {a.data_label}; evidence as of {a.as_of:%Y-%m-%d %H:%M} UTC",
         f"- Analyzer: {a.analyzer}" + (f" ({a.model})" if a.model else ""),
+        "",
+        "## Alerts",
+        "",
+        *([f"- **{alert.level}** ({alert.kind}): {_md(alert.message)}" for alert in a.alerts] or ["None."]),
+        "",
+        "## Escalation outlook",
+        "",
+        f"P(nuclear use within 365 days) = {a.p_nuclear_use_365d:.2%} (95 % Wilson interval "
+        f"{a.p_use_ci_low:.2%}–{a.p_use_ci_high:.2%}, {a.escalation_runs:,} simulated years). "
+        + (f"Most common path to use: {' → '.join(a.escalation_pathway)}." if a.escalation_pathway else "No simulated year reached use.")
+        + " Published expert estimates of the yearly probability range from about 0.35 % to 1.1 %.",
         "",
         "## Top drivers",
         "",
@@ -128,12 +143,27 @@ def render_markdown(
         "|---|---|---:|---|",
         *[f"| {o.source_id} | {o.status} | {o.items} | {_md(o.error or '')} |" for o in outcomes],
         "",
+        "## Sensitivity",
+        "",
+        "| Category | Max elasticity | Score change at −20 % weight | at +20 % |",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {_label(x.category.value)} | {x.max_elasticity:.3f} | {x.score_delta_minus_20:+.4f} | "
+            f"{x.score_delta_plus_20:+.4f} |"
+            for x in a.sensitivity
+        ],
+        "",
+        *(["Notable factor correlations over the stored history:", "", *[f"- {c}" for c in a.correlations], ""]
+          if a.correlations else []),
         "## Methodology",
         "",
-        "Score = Σ W·S·C / Σ W·C over the eight categories (weights from joshua.toml, C the numeric "
-        "confidence); seconds to midnight = floor((1 − score) × 1440); bands critical < 100 ≤ severe "
-        "< 200 ≤ high < 400 ≤ moderate < 600 ≤ low < 900 ≤ minimal. Overall confidence is the weighted "
-        "category confidence times the share of sources that succeeded.",
+        "Base score = Σ W·S·C / Σ W·C over the eight categories (weights from joshua.toml, C the numeric "
+        "confidence), shrunk toward the history of base scores (Normal–Normal, observation precision 10, "
+        "variance floor 0.05); seconds to midnight = floor((1 − score) × 1440); bands critical < 100 ≤ "
+        "severe < 200 ≤ high < 400 ≤ moderate < 600 ≤ low < 900 ≤ minimal. The interval comes from "
+        "Beta draws of every factor around its value, tighter with higher confidence. P(nuclear use) "
+        "comes from a 365-day daily-hazard escalation model driven by the score. Overall confidence is "
+        "the weighted category confidence times the share of sources that succeeded.",
         "",
         "## Run",
         "",

@@ -69,6 +69,8 @@ class RiskSettings(BaseModel):
         default_factory=lambda: {"critical": 100, "severe": 200, "high": 400, "moderate": 600, "low": 900}
     )
     mapping: str = "linear"
+    mc_iterations: int = Field(default=10_000, ge=100, description="Monte Carlo draws for the score interval.")
+    escalation_runs: int = Field(default=10_000, ge=100, description="Simulated years for P(nuclear use).")
 
     @model_validator(mode="after")
     def _check(self) -> RiskSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,28 +10,49 @@ import polars as pl
 
 from joshua.catalog import build_catalog, connect_lake
 from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
+from joshua.risk.assess import History
 from joshua.run import FLOW_NAME, RunContext
 from schemas.records import Assessment, SourceOutcome, StageMetrics
-from schemas.tables import STAGES
+from schemas.tables import STAGES, TABLES
 
-PREVIOUS_SECONDS_SQL = """
-SELECT seconds_to_midnight FROM assessments
+HISTORY_SQL = """
+SELECT assessment_id, base_score, seconds_to_midnight, confidence_score, trend, band
+FROM assessments
 WHERE run_id <> $run_id
 ORDER BY assessed_at
 """
+FACTOR_HISTORY_SQL = """
+SELECT f.assessment_id, f.category, avg(f.value) AS value
+FROM risk_factors f JOIN assessments a USING (assessment_id)
+WHERE a.run_id <> $run_id
+GROUP BY ALL
+"""
 
 
-def previous_seconds(run: RunContext) -> list[int]:
-    """Seconds to midnight of the earlier committed assessments, oldest first."""
+def load_history(run: RunContext) -> History:
+    """The earlier committed assessments (this run's id excluded), oldest first."""
     with connect_lake(run.lake_dir) as con:
-        rows = con.execute(PREVIOUS_SECONDS_SQL, {"run_id": run.run_id}).fetchall()
-    return [row[0] for row in rows]
+        rows = con.execute(HISTORY_SQL, {"run_id": run.run_id}).fetchall()
+        factor_rows = con.execute(FACTOR_HISTORY_SQL, {"run_id": run.run_id}).fetchall()
+    order = {row[0]: position for position, row in enumerate(rows)}
+    factor_values: dict[str, list[float]] = {}
+    for assessment, category, value in factor_rows:
+        series = factor_values.setdefault(category, [math.nan] * len(rows))
+        series[order[assessment]] = value
+    return History(
+        base_scores=[row[1] for row in rows],
+        seconds=[row[2] for row in rows],
+        confidence_scores=[row[3] for row in rows],
+        trends=[row[4] for row in rows],
+        bands=[row[5] for row in rows],
+        factor_values=factor_values,
+    )
 
 
 def stage_assessment(run: RunContext, assessment: Assessment) -> None:
-    """Write the assessment and its factors into the run's staging area."""
-    row = assessment.model_dump(exclude={"factors"})
-    row["confidence"] = assessment.confidence.value
+    """Write the assessment, its factors and its alerts into the run's staging area."""
+    row = assessment.model_dump(mode="json", exclude={"factors", "alerts", "assessed_at", "as_of"})
+    row |= {"assessed_at": assessment.assessed_at, "as_of": assessment.as_of}
     write_parquet_atomic(
         conform(pl.DataFrame([row]), "assessments"), table_path(run.staging_dir, "assessments", run.run_id)
     )
@@ -42,6 +64,7 @@ def stage_assessment(run: RunContext, assessment: Assessment) -> None:
                 "category": factor.rating.category.value,
                 "name": factor.rating.name,
                 "value": factor.rating.value,
+                "adjusted_value": factor.adjusted_value,
                 "confidence": factor.rating.confidence.value,
                 "weight": factor.weight,
                 "contribution": factor.contribution,
@@ -53,6 +76,14 @@ def stage_assessment(run: RunContext, assessment: Assessment) -> None:
         ]
     )
     write_parquet_atomic(conform(factors, "risk_factors"), table_path(run.staging_dir, "risk_factors", run.run_id))
+    alerts = pl.DataFrame(
+        [
+            alert.model_dump() | {"assessment_id": assessment.assessment_id, "run_id": run.run_id, "channels": []}
+            for alert in assessment.alerts
+        ],
+        schema=TABLES["alerts"],
+    )
+    write_parquet_atomic(conform(alerts, "alerts"), table_path(run.staging_dir, "alerts", run.run_id))
 
 
 def publish_run(run: RunContext) -> int:

@@ -61,6 +61,7 @@ _CONFIDENCE_FLOORS = [
 ]
 
 Trend = Literal["rising", "falling", "stable", "insufficient"]
+AlertLevel = Literal["Info", "Warning", "Severe", "Critical", "Apocalyptic"]
 AnalyzerChoice = Literal["auto", "claude", "heuristic"]
 SourceKind = Literal["feed", "gdelt_artlist"]
 
@@ -139,16 +140,40 @@ class Analysis(BaseModel):
 
 
 class ScoredFactor(BaseModel):
-    """A factor rating placed in the score: its weight, contribution and rank."""
+    """A factor rating placed in the score: its weight, contribution, rank and shrunk value."""
 
     rating: FactorRating
     weight: float
     contribution: float
     rank: int
+    adjusted_value: float = Field(ge=0, le=1)
+
+
+class SensitivitySummary(BaseModel):
+    """How the score answers one category's weight moving by ±20 %."""
+
+    category: Category
+    max_elasticity: float
+    score_delta_minus_20: float
+    score_delta_plus_20: float
+
+
+class Alert(BaseModel):
+    """An alert as stored and reported."""
+
+    level: AlertLevel
+    kind: str
+    message: str
+    threshold: float
+    value: float
 
 
 class Assessment(BaseModel):
-    """The headline result of one run."""
+    """The headline result of one run.
+
+    `score` is the headline: the base score after shrinkage toward history. Seconds, band and the
+    interval follow from it; `analyst_seconds` (Claude's own estimate) is never the headline.
+    """
 
     assessment_id: str
     run_id: str
@@ -157,18 +182,37 @@ class Assessment(BaseModel):
     seconds_to_midnight: int = Field(ge=0, le=1440)
     score: float = Field(ge=0, le=1)
     base_score: float = Field(ge=0, le=1)
+    adjusted_score: float = Field(ge=0, le=1)
+    ci_low: float = Field(ge=0, le=1)
+    ci_high: float = Field(ge=0, le=1)
+    ci_seconds_low: int = Field(ge=0, le=1440)
+    ci_seconds_high: int = Field(ge=0, le=1440)
+    mc_seed: int
+    mc_iterations: int
     band: str
     confidence: ConfidenceLevel
     confidence_score: float = Field(ge=0, le=1)
     trend: Trend
+    trend_slope: float | None  # Sen's slope, seconds per assessment
+    trend_p_value: float | None
+    change_points: int
     delta_seconds: int | None
     analyst_seconds: int | None
+    p_nuclear_use_365d: float = Field(ge=0, le=1)
+    p_use_ci_low: float = Field(ge=0, le=1)
+    p_use_ci_high: float = Field(ge=0, le=1)
+    escalation_runs: int
+    escalation_pathway: list[str] | None
+    most_sensitive_category: Category | None
     analyzer: str
     model: str | None
     executive_summary: str
     data_label: str
     sample_data: bool
     factors: list[ScoredFactor]
+    sensitivity: list[SensitivitySummary] = Field(default_factory=list)
+    correlations: list[str] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
 
     @property
     def items_in(self) -> int:

@@ -53,12 +53,39 @@ ASSESSMENTS = pl.Schema(
         "seconds_to_midnight": pl.Int32,
         "score": pl.Float64,
         "base_score": pl.Float64,
+        "adjusted_score": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "ci_seconds_low": pl.Int32,
+        "ci_seconds_high": pl.Int32,
+        "mc_seed": pl.Int64,
+        "mc_iterations": pl.Int64,
         "band": pl.String,
         "confidence": pl.String,
         "confidence_score": pl.Float64,
         "trend": pl.String,
+        "trend_slope": pl.Float64,
+        "trend_p_value": pl.Float64,
+        "change_points": pl.Int32,
         "delta_seconds": pl.Int32,
         "analyst_seconds": pl.Int32,
+        "p_nuclear_use_365d": pl.Float64,
+        "p_use_ci_low": pl.Float64,
+        "p_use_ci_high": pl.Float64,
+        "escalation_runs": pl.Int64,
+        "escalation_pathway": pl.List(pl.String),
+        "most_sensitive_category": pl.String,
+        "sensitivity": pl.List(
+            pl.Struct(
+                {
+                    "category": pl.String,
+                    "max_elasticity": pl.Float64,
+                    "score_delta_minus_20": pl.Float64,
+                    "score_delta_plus_20": pl.Float64,
+                }
+            )
+        ),
+        "correlations": pl.List(pl.String),
         "analyzer": pl.String,
         "model": pl.String,
         "executive_summary": pl.String,
@@ -74,12 +101,26 @@ RISK_FACTORS = pl.Schema(
         "category": pl.String,
         "name": pl.String,
         "value": pl.Float64,
+        "adjusted_value": pl.Float64,
         "confidence": pl.String,
         "weight": pl.Float64,
         "contribution": pl.Float64,
         "rank": pl.Int32,
         "evidence": pl.List(pl.String),
         "reasoning": pl.String,
+    }
+)
+
+ALERTS = pl.Schema(
+    {
+        "assessment_id": pl.String,
+        "run_id": pl.String,
+        "level": pl.String,
+        "kind": pl.String,
+        "message": pl.String,
+        "threshold": pl.Float64,
+        "value": pl.Float64,
+        "channels": pl.List(pl.String),  # where it was delivered (notifications arrive with their issue)
     }
 )
 
@@ -130,5 +171,6 @@ TABLES: dict[str, pl.Schema] = {
     "articles": ARTICLES,
     "assessments": ASSESSMENTS,
     "risk_factors": RISK_FACTORS,
+    "alerts": ALERTS,
     "runs": RUNS,
 }

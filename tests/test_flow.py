@@ -55,6 +55,13 @@ def test_sample_assessment_fills_the_lake_catalog_report_and_artifacts(data_dir)
     assert query(summary, "SELECT seconds_to_midnight, band FROM assessments") == [
         (assessment.seconds_to_midnight, assessment.band)
     ]
+    outlook = query(
+        summary,
+        "SELECT p_nuclear_use_365d, ci_seconds_low <= seconds_to_midnight AND seconds_to_midnight <= ci_seconds_high, "
+        "mc_seed, len(sensitivity) FROM assessments",
+    )[0]
+    assert 0.0035 <= outlook[0] <= 0.011 and outlook[1] and outlook[2] == assessment.mc_seed and outlook[3] == 8
+    assert query(summary, "SELECT count(*) FROM alerts")[0][0] == len(assessment.alerts)
     run = query(summary, "SELECT status, sources_ok, sources_skipped, curate_items_in, collect_seconds FROM runs")[0]
     assert run[0] == "completed" and run[1] == 9 and run[2] == 2 and run[3] == counts["raw_items"] and run[4] > 0
     # every cited article exists in the lake

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from joshua.report import render_markdown, stage_rows
-from joshua.risk.assess import build_assessment
+from joshua.risk.assess import History, build_assessment
 from joshua.settings import RiskSettings
 from schemas.records import Analysis, Category, ConfidenceLevel, EvidenceRef, FactorRating, SourceOutcome, StageMetrics
 
@@ -21,12 +21,10 @@ def assessment(sample: bool = True):
         run_id="20261127T060000Z-abcdef",
         assessed_at=datetime(2026, 11, 27, 6, tzinfo=UTC),
         as_of=datetime(2026, 11, 26, 6, tzinfo=UTC),
-        weights=RISK.weights,
-        bands=RISK.bands,
-        mapping="linear",
+        risk=RISK,
         sources_ok=2,
         sources_failed=1,
-        previous_seconds=[600],
+        history=History(base_scores=[0.6], seconds=[600], confidence_scores=[0.8], trends=["insufficient"], bands=["moderate"]),
         data_label="snapshot 'sample'",
         sample_data=sample,
     )

@@ -1,21 +1,72 @@
-"""From an analysis to the assessment: score, seconds, band, confidence, change and trend."""
+"""The risk engine's pipeline (spec §1.12): from an analysis and the history to an assessment.
+
+1. base weighted score and weight sensitivity;
+2. Normal–Normal shrinkage of the score and of each factor toward their histories;
+3. seconds to midnight and band from the adjusted score; Monte Carlo interval around it;
+4. escalation simulation: P(nuclear use within 365 days);
+5. trend over the stored assessments, change points, alerts.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
+from joshua.risk.alerts import Reading, alerts_for
+from joshua.risk.bayes import factor_correlations, shrink
 from joshua.risk.clock import band_for, seconds_to_midnight
-from joshua.risk.score import base_score, overall_confidence, scored_factors, trend_of
-from schemas.records import Analysis, Assessment, Category, ConfidenceLevel
+from joshua.risk.escalation import EscalationInputs, simulate_escalation
+from joshua.risk.score import base_score, overall_confidence, scored_factors, sensitivity
+from joshua.risk.trend import cusum_change_points, mann_kendall, trend_label
+from joshua.risk.uncertainty import score_uncertainty, seed_for
+from joshua.settings import RiskSettings
+from schemas.records import (
+    Analysis,
+    Assessment,
+    Category,
+    ConfidenceLevel,
+    FactorRating,
+    SensitivitySummary,
+)
 
 ASSESSMENT_NAMESPACE = uuid.UUID("6f1c7a52-5b0e-4d3c-9a51-0a1e5d2c7b11")
+ACTIVE_THRESHOLD = 0.5  # a factor at or above this counts as an active conflict / degraded channels
 
 
 def assessment_id(run_id: str) -> str:
     """The assessment id of a run: stable, so a rerun replaces the same assessment."""
     return str(uuid.uuid5(ASSESSMENT_NAMESPACE, run_id))
+
+
+@dataclass(frozen=True)
+class History:
+    """Earlier committed assessments, oldest first (the current run excluded)."""
+
+    base_scores: list[float] = field(default_factory=list)
+    seconds: list[int] = field(default_factory=list)
+    confidence_scores: list[float] = field(default_factory=list)
+    trends: list[str] = field(default_factory=list)
+    bands: list[str] = field(default_factory=list)
+    factor_values: dict[str, list[float]] = field(default_factory=dict)  # category → value per assessment
+
+    def previous(self) -> Reading | None:
+        """The last assessment as the alert rules read it."""
+        if not self.seconds:
+            return None
+        return Reading(self.seconds[-1], self.bands[-1], self.confidence_scores[-1], self.trends[-1])
+
+
+def escalation_inputs(score: float, ratings: list[FactorRating]) -> EscalationInputs:
+    """The escalation model's view of an assessment: tension, active conflict, degraded channels."""
+    values = {r.category: r.value for r in ratings}
+    return EscalationInputs(
+        tension=score,
+        conflict_active=values.get(Category.REGIONAL_CONFLICT, 0.0) >= ACTIVE_THRESHOLD,
+        channels_degraded=values.get(Category.COMMUNICATION_ARMS_CONTROL, 0.0) >= ACTIVE_THRESHOLD,
+    )
 
 
 def build_assessment(
@@ -24,37 +75,85 @@ def build_assessment(
     run_id: str,
     assessed_at: datetime,
     as_of: datetime,
-    weights: dict[Category, float],
-    bands: dict[str, int],
-    mapping: str,
+    risk: RiskSettings,
     sources_ok: int,
     sources_failed: int,
-    previous_seconds: Sequence[int],
+    history: History,
     data_label: str,
     sample_data: bool,
 ) -> Assessment:
-    """Score an analysis; `previous_seconds` is the chronological history of earlier runs."""
-    base = base_score(analysis.factors, weights)
-    seconds = seconds_to_midnight(base.score, mapping)
+    """Run the risk engine over an analysis (steps in the module docstring)."""
+    ratings = analysis.factors
+    base = base_score(ratings, risk.weights)
+    adjusted = shrink(base.score, history.base_scores).adjusted
+    seconds = seconds_to_midnight(adjusted, risk.mapping)
+    seed = seed_for(run_id)
+    uncertainty = score_uncertainty(ratings, base, risk.mc_iterations, seed)
+    # The interval is drawn around the base score; shrinkage moves the whole interval with it.
+    shift = adjusted - base.score
+    ci_low, ci_high = (float(np.clip(v + shift, 0.0, 1.0)) for v in (uncertainty.ci_low, uncertainty.ci_high))
+    escalation = simulate_escalation(escalation_inputs(adjusted, ratings), risk.escalation_runs, seed=seed)
+    p_low, p_high = escalation.interval(0.95)
+    series = [*history.seconds, seconds]
+    test = mann_kendall(series)
+    trend = trend_label(series)
     confidence = overall_confidence(base, sources_ok, sources_failed)
+    band = band_for(seconds, risk.bands)
+    sensitivities = sensitivity(ratings, risk.weights)
+    factors = scored_factors(ratings, base, history.factor_values)
+    current = {category.value: value for category, value in base.category_scores.items()}
+    correlations = factor_correlations(
+        {c: [*values, current[c]] for c, values in history.factor_values.items() if c in current}
+    )
+    alerts = alerts_for(
+        Reading(seconds, band, confidence, trend, test.p_value if test else None), history.previous()
+    )
     return Assessment(
         assessment_id=assessment_id(run_id),
         run_id=run_id,
         assessed_at=assessed_at,
         as_of=as_of,
         seconds_to_midnight=seconds,
-        score=base.score,
+        score=adjusted,
         base_score=base.score,
-        band=band_for(seconds, bands),
+        adjusted_score=adjusted,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        ci_seconds_low=seconds_to_midnight(ci_high, risk.mapping),
+        ci_seconds_high=seconds_to_midnight(ci_low, risk.mapping),
+        mc_seed=seed,
+        mc_iterations=risk.mc_iterations,
+        band=band,
         confidence=ConfidenceLevel.from_numeric(confidence),
         confidence_score=confidence,
-        trend=trend_of([*previous_seconds, seconds]),
-        delta_seconds=seconds - previous_seconds[-1] if previous_seconds else None,
+        trend=trend,
+        trend_slope=test.slope if test else None,
+        trend_p_value=test.p_value if test else None,
+        change_points=len(cusum_change_points(series)),
+        delta_seconds=seconds - history.seconds[-1] if history.seconds else None,
         analyst_seconds=analysis.analyst_seconds,
+        p_nuclear_use_365d=escalation.p_use,
+        p_use_ci_low=p_low,
+        p_use_ci_high=p_high,
+        escalation_runs=escalation.runs,
+        escalation_pathway=list(escalation.most_common_pathway) if escalation.most_common_pathway else None,
+        most_sensitive_category=sensitivities[0].category if sensitivities else None,
         analyzer=analysis.analyzer,
         model=analysis.model,
         executive_summary=analysis.executive_summary,
         data_label=data_label,
         sample_data=sample_data,
-        factors=scored_factors(analysis.factors, base),
+        factors=factors,
+        sensitivity=[
+            SensitivitySummary(
+                category=s.category,
+                max_elasticity=s.max_elasticity,
+                score_delta_minus_20=s.score_deltas[0],
+                score_delta_plus_20=s.score_deltas[-1],
+            )
+            for s in sensitivities
+        ],
+        correlations=[f"{c.first} ~ {c.second}: r = {c.r:+.2f} (n = {c.n})" for c in correlations],
+        alerts=alerts,
     )
+

@@ -19,3 +19,7 @@ WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
 CREATE OR REPLACE VIEW risk_factors AS
 SELECT * EXCLUDE (date) FROM {risk_factors}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+
+CREATE OR REPLACE VIEW alerts AS
+SELECT * EXCLUDE (date) FROM {alerts}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
