@@ -10,15 +10,18 @@ import os
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from joshua.errors import ConfigError, JoshuaError
 from schemas.records import AssessmentParams, RunSummary, StageMetrics
+
+if TYPE_CHECKING:
+    from joshua.simulate import SimulationSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -68,11 +71,20 @@ def _print_summary(summary: RunSummary) -> None:
     assert a is not None
     delta = "" if a.delta_seconds is None else f" ({a.delta_seconds:+d} s since the previous run)"
     console.print()
-    console.print(f"[bold]{a.seconds_to_midnight} seconds to midnight[/]{delta}")
+    console.print(
+        f"[bold]{a.seconds_to_midnight} seconds to midnight[/] (95% interval {a.ci_seconds_low}–"
+        f"{a.ci_seconds_high} s){delta}"
+    )
     console.print(
         f"band [bold]{a.band}[/] · confidence [bold]{a.confidence.value}[/] ({a.confidence_score:.2f})"
         f" · trend {a.trend} · analyzer {a.analyzer}"
     )
+    console.print(
+        f"P(nuclear use within 365 days) {a.p_nuclear_use_365d:.2%} "
+        f"(95% interval {a.p_use_ci_low:.2%}–{a.p_use_ci_high:.2%})"
+    )
+    for alert in a.alerts:
+        console.print(Text(f"{alert.level}: ", style="bold yellow") + Text(alert.message))
     console.print(f"[dim]{a.data_label}[/]", highlight=False)
     console.print("\n[bold]Top drivers[/]")
     for factor in a.factors[:3]:
@@ -162,6 +174,82 @@ def _run_flow(params: AssessmentParams, show_progress: bool) -> RunSummary:
         raise _fail(f"assessment failed: {exc}", EXIT_FAILED) from None
     except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line
         raise _fail(f"assessment failed: {type(exc).__name__}: {exc}", EXIT_FAILED) from None
+
+
+class Confidence(StrEnum):
+    c80 = "80"
+    c90 = "90"
+    c95 = "95"
+    c99 = "99"
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="baseline, escalation, deescalation, technical-incident, arsenal-expansion, "
+            "arms-control-breakdown, or a scenario .toml file."
+        ),
+    ] = "baseline",
+    iterations: Annotated[int, typer.Option(min=100, max=5_000_000, help="Draws and simulated years.")] = 10_000,
+    confidence: Annotated[Confidence, typer.Option(help="Interval confidence in percent.")] = Confidence.c95,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
+    data_dir: Annotated[Path | None, typer.Option(help="Lake to read the latest assessment from.")] = None,
+) -> None:
+    """What if? Apply a scenario to the latest assessment (or the sample) and simulate a year."""
+    from joshua.settings import load_settings
+    from joshua.simulate import latest_ratings, load_scenario, run_simulation, sample_ratings
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+        chosen = load_scenario(scenario)
+        ratings, starting_point = latest_ratings(settings) or sample_ratings(settings)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors)
+    with progress:
+        days = progress.add_task(f"simulating {iterations:,} years", total=365)
+        result = run_simulation(
+            ratings,
+            starting_point,
+            chosen,
+            settings,
+            iterations,
+            int(confidence.value) / 100,
+            seed,
+            on_day=lambda day: progress.update(days, completed=day),
+        )
+    _print_simulation(result)
+
+
+def _print_simulation(result: SimulationSummary) -> None:
+    e = result.escalation
+    level = f"{result.confidence:.0%}"
+    console.print(f"\n[bold]Scenario {result.scenario.name}[/]: {result.scenario.description}", highlight=False)
+    console.print(f"[dim]from the {result.starting_point}[/]", highlight=False)
+    console.print(
+        f"\n[bold]{result.seconds} seconds to midnight[/] (band {result.band}); {level} interval "
+        f"{result.seconds_interval[0]}–{result.seconds_interval[1]} s"
+    )
+    console.print(
+        f"score {result.score:.4f}: mean {result.score_mean:.4f}, SD {result.score_sd:.4f}, {level} interval "
+        f"{result.score_interval[0]:.4f}–{result.score_interval[1]:.4f}"
+    )
+    low, high = result.p_use_interval
+    console.print(
+        f"P(nuclear use within 365 days) = [bold]{e.p_use:.2%}[/] ({level} Wilson interval {low:.2%}–{high:.2%}, "
+        f"{e.uses} of {e.runs:,} simulated years)"
+    )
+    if e.mean_days_to_use is not None:
+        console.print(f"mean days to use: {e.mean_days_to_use:.0f}")
+    if e.most_common_pathway:
+        console.print("most common pathway: " + " → ".join(e.most_common_pathway))
+    console.print(
+        "highest escalation rung reached: "
+        + ", ".join(f"{rung}: {share:.1%}" for rung, share in e.highest_rung.items()),
+        highlight=False,
+    )
 
 
 if __name__ == "__main__":

@@ -84,3 +84,31 @@ def test_insufficient_sources_exit_1(data_dir, make_snapshot):
     result = invoke("assess", "--snapshot", str(snapshot), "--data-dir", str(data_dir))
     assert result.exit_code == EXIT_FAILED
     assert "assessment failed: only 1 of 1 sources succeeded" in result.stderr
+
+
+def test_simulate_a_bundled_scenario_from_the_sample(tmp_path):
+    result = invoke("simulate", "--scenario", "escalation", "--iterations", "2000", "--confidence", "90",
+                    "--data-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Scenario escalation" in result.stdout and "bundled sample snapshot" in result.stdout
+    assert "P(nuclear use within 365 days)" in result.stdout and "90% Wilson interval" in result.stdout
+
+
+def test_simulate_a_scenario_file(tmp_path):
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text('[scenario]\nname = "mine"\n[factors]\neconomic = 0.4\n[rates]\nnuclear_threat = 3.0\n')
+    result = invoke("simulate", "--scenario", str(scenario), "--iterations", "500", "--data-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Scenario mine" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [("no-such-scenario", "bundled scenarios: arms-control-breakdown"), ("{path}", "rates must be non-negative")],
+)
+def test_simulate_rejects_bad_scenarios(tmp_path, scenario, message):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "bad"\n[rates]\nalien_invasion = 2.0\n')
+    result = invoke("simulate", "--scenario", scenario.format(path=bad), "--data-dir", str(tmp_path))
+    assert result.exit_code == EXIT_CONFIG
+    assert message in one_line_error(result)

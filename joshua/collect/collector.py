@@ -9,13 +9,14 @@ import httpx
 import polars as pl
 from pydantic import BaseModel
 
-from joshua.collect.fetch import build_client, fetch_source
+from joshua.collect.fetch import Fetched, build_client, fetch_source
 from joshua.collect.parse import parse_response
 from joshua.collect.snapshot import SnapshotTransport, load_snapshot
 from joshua.errors import InsufficientData, SourceError
 from joshua.lake import conform, table_path, write_parquet_atomic
 from joshua.run import RunContext
-from schemas.records import Source, SourceOutcome
+from joshua.settings import CollectSettings
+from schemas.records import RawItem, Source, SourceOutcome
 from schemas.tables import RAW_ITEMS
 
 
@@ -25,32 +26,47 @@ def open_client(run: RunContext) -> httpx.Client:
     return build_client(run.settings.collect.user_agent, transport)
 
 
-def collect_source(client: httpx.Client, source: Source, run: RunContext) -> SourceOutcome:
-    """Fetch and parse one source and stage its raw items; a failure is an outcome, not an exception."""
-    started = time.perf_counter()
-    limits = run.settings.collect
+def raw_items_frame(items: list[RawItem], fetched: Fetched, run_id: str) -> pl.DataFrame:
+    """Parsed items of one response as rows of the `raw_items` table."""
+    parsed = pl.DataFrame(
+        [item.model_dump() for item in items], schema={name: RAW_ITEMS[name] for name in RawItem.model_fields}
+    )
+    return conform(
+        parsed.with_columns(
+            run_id=pl.lit(run_id),
+            fetched_at=pl.lit(fetched.fetched_at),
+            http_status=pl.lit(fetched.status),
+            etag=pl.lit(fetched.headers.get("etag")),
+            last_modified=pl.lit(fetched.headers.get("last-modified")),
+        ),
+        "raw_items",
+    )
+
+
+def fetch_raw_items(client: httpx.Client, source: Source, limits: CollectSettings, run_id: str) -> tuple[pl.DataFrame, Fetched]:
+    """Fetch and parse one source into `raw_items` rows; SourceError when it cannot be used."""
     try:
         fetched = fetch_source(client, source, limits.max_body_bytes)
         items = parse_response(fetched.body, source, limits.max_text_chars)
-    except Exception as exc:  # noqa: BLE001 - untrusted input: one bad source must not sink the run
-        error = str(exc) if isinstance(exc, SourceError) else f"{source.id}: {type(exc).__name__}: {exc}"
-        return SourceOutcome(source_id=source.id, status="failed", error=error, seconds=time.perf_counter() - started)
-    frame = pl.DataFrame(
-        [item.model_dump() for item in items],
-        schema={name: RAW_ITEMS[name] for name in ("source_id", "url", "guid", "title", "body", "published_at", "language")},
-    ).with_columns(
-        run_id=pl.lit(run.run_id),
-        fetched_at=pl.lit(fetched.fetched_at),
-        http_status=pl.lit(fetched.status),
-        etag=pl.lit(fetched.headers.get("etag")),
-        last_modified=pl.lit(fetched.headers.get("last-modified")),
-    )
-    path = table_path(run.staging_dir, "raw_items", run.run_id, source_id=source.id)
-    write_parquet_atomic(conform(frame, "raw_items"), path)
+    except SourceError:
+        raise
+    except Exception as exc:  # untrusted input: an unforeseen parser failure is this source's failure
+        raise SourceError(f"{source.id}: {type(exc).__name__}: {exc}") from exc
+    return raw_items_frame(items, fetched, run_id), fetched
+
+
+def collect_source(client: httpx.Client, source: Source, run: RunContext) -> SourceOutcome:
+    """Fetch and parse one source and stage its raw items; a failure is an outcome, not an exception."""
+    started = time.perf_counter()
+    try:
+        frame, fetched = fetch_raw_items(client, source, run.settings.collect, run.run_id)
+    except SourceError as exc:
+        return SourceOutcome(source_id=source.id, status="failed", error=str(exc), seconds=time.perf_counter() - started)
+    path = write_parquet_atomic(frame, table_path(run.staging_dir, "raw_items", run.run_id, source_id=source.id))
     return SourceOutcome(
         source_id=source.id,
         status="ok",
-        items=len(items),
+        items=frame.height,
         http_status=fetched.status,
         bytes=len(fetched.body),
         seconds=time.perf_counter() - started,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,13 +60,16 @@ class History:
         return Reading(self.seconds[-1], self.bands[-1], self.confidence_scores[-1], self.trends[-1])
 
 
-def escalation_inputs(score: float, ratings: list[FactorRating]) -> EscalationInputs:
+def escalation_inputs(
+    score: float, ratings: list[FactorRating], rate_multipliers: Mapping[str, float] | None = None
+) -> EscalationInputs:
     """The escalation model's view of an assessment: tension, active conflict, degraded channels."""
     values = {r.category: r.value for r in ratings}
     return EscalationInputs(
         tension=score,
         conflict_active=values.get(Category.REGIONAL_CONFLICT, 0.0) >= ACTIVE_THRESHOLD,
         channels_degraded=values.get(Category.COMMUNICATION_ARMS_CONTROL, 0.0) >= ACTIVE_THRESHOLD,
+        rate_multipliers=dict(rate_multipliers or {}),
     )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,9 +105,16 @@ def _climb_thresholds(inputs: EscalationInputs) -> np.ndarray:
 
 
 def simulate_escalation(
-    inputs: EscalationInputs, runs: int = 10_000, days: int = HORIZON_DAYS, seed: int = 0
+    inputs: EscalationInputs,
+    runs: int = 10_000,
+    days: int = HORIZON_DAYS,
+    seed: int = 0,
+    on_day: Callable[[int], None] | None = None,
 ) -> EscalationResult:
-    """Simulate `runs` independent years, vectorized over runs (model in the module docstring)."""
+    """Simulate `runs` independent years, vectorized over runs (model in the module docstring).
+
+    `on_day`, if given, is called with each simulated day's number (for a progress display).
+    """
     rng = np.random.default_rng(seed)
     thresholds = _climb_thresholds(inputs)
     climb_total = thresholds[:, -1]
@@ -131,6 +138,8 @@ def simulate_escalation(
             live[reached] = False
         cools = live & ~climbs & (rung > 0) & (draws >= limit) & (draws < limit + DAILY_DECAY)
         rung[cools] -= 1
+        if on_day is not None:
+            on_day(day + 1)
     used = used_on > 0
     paths = Counter(tuple(EVENTS[e] for e in row) for row in pathway[used])
     return EscalationResult(

@@ -1,0 +1,172 @@
+"""What-if simulation: a scenario applied to the latest ratings, through the risk engine.
+
+Scenarios are TOML files (`data/scenarios/<name>.toml`): `[factors]` shifts category values
+(clamped to [0, 1]) and `[rates]` multiplies the escalation model's daily event rates.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, Field, ValidationError
+
+from joshua.analyze.heuristic import analyze_heuristic
+from joshua.catalog import connect_lake
+from joshua.collect.collector import fetch_raw_items
+from joshua.collect.fetch import build_client
+from joshua.collect.snapshot import SnapshotTransport, load_snapshot
+from joshua.curate.lexicon import load_lexicon
+from joshua.curate.pipeline import curate
+from joshua.errors import ConfigError, SourceError
+from joshua.risk.assess import escalation_inputs
+from joshua.risk.clock import band_for, seconds_to_midnight
+from joshua.risk.escalation import EVENTS, Z_SCORES, EscalationResult, simulate_escalation, wilson_interval
+from joshua.risk.score import base_score
+from joshua.risk.uncertainty import score_uncertainty
+from joshua.settings import PROJECT_ROOT, Settings
+from joshua.sources import load_sources
+from schemas.records import Category, ConfidenceLevel, FactorRating
+
+SCENARIO_DIR = PROJECT_ROOT / "data" / "scenarios"
+LATEST_FACTORS_SQL = """
+SELECT f.category, f.name, f.value, f.confidence, a.run_id, a.assessed_at
+FROM risk_factors f
+JOIN (SELECT assessment_id, run_id, assessed_at FROM assessments ORDER BY assessed_at DESC LIMIT 1) a
+USING (assessment_id)
+"""
+
+
+class Scenario(BaseModel):
+    """A what-if: shifts to category values and multipliers on event rates."""
+
+    name: str
+    description: str = ""
+    factors: dict[Category, float] = Field(default_factory=dict)
+    rates: dict[str, float] = Field(default_factory=dict)
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """A bundled scenario by name, or a scenario TOML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SCENARIO_DIR / f"{name_or_path}.toml"
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        scenario = Scenario(
+            **document.get("scenario", {}), factors=document.get("factors", {}), rates=document.get("rates", {})
+        )
+    except FileNotFoundError:
+        known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+        raise ConfigError(f"no scenario {name_or_path!r}; bundled scenarios: {known}, or give a .toml file") from None
+    except (OSError, tomllib.TOMLDecodeError, ValidationError, TypeError) as exc:
+        raise ConfigError(f"cannot use scenario {path}: {exc}") from exc
+    unknown = sorted(set(scenario.rates) - set(EVENTS))
+    if unknown or any(m < 0 for m in scenario.rates.values()):
+        raise ConfigError(f"scenario {path}: rates must be non-negative multipliers of {', '.join(EVENTS)}")
+    return scenario
+
+
+def apply_scenario(ratings: list[FactorRating], scenario: Scenario) -> list[FactorRating]:
+    """The ratings with the scenario's shifts added to each category, clamped to [0, 1]."""
+    return [
+        r.model_copy(update={"value": min(1.0, max(0.0, r.value + scenario.factors.get(r.category, 0.0)))})
+        for r in ratings
+    ]
+
+
+def latest_ratings(settings: Settings) -> tuple[list[FactorRating], str] | None:
+    """The factor ratings of the latest committed assessment and a label, or None with no assessment."""
+    with connect_lake(settings.data_dir / "lake") as con:
+        rows = con.execute(LATEST_FACTORS_SQL).fetchall()
+    if not rows:
+        return None
+    ratings = [
+        FactorRating(category=c, name=n, value=v, confidence=ConfidenceLevel(conf), reasoning="stored")
+        for c, n, v, conf, _, _ in rows
+    ]
+    return ratings, f"latest assessment (run {rows[0][4]}, {rows[0][5]:%Y-%m-%d %H:%M} UTC)"
+
+
+def sample_ratings(settings: Settings) -> tuple[list[FactorRating], str]:
+    """Heuristic ratings of the bundled sample snapshot, computed in-process (nothing is written)."""
+    snapshot = load_snapshot(settings.sample_snapshot)
+    sources = [s for s in load_sources(settings.sources_file) if snapshot.response_for(str(s.url)) is not None]
+    frames = []
+    with build_client(settings.collect.user_agent, SnapshotTransport(snapshot)) as client:
+        for source in sources:
+            try:
+                frames.append(fetch_raw_items(client, source, settings.collect, "sample")[0])
+            except SourceError:
+                continue  # as in a run: one bad source does not stop the others
+    raw = pl.concat(frames)
+    reliability = pl.LazyFrame({"source_id": [s.id for s in sources], "reliability": [s.reliability for s in sources]})
+    articles = curate(
+        raw.lazy(),
+        reliability,
+        load_lexicon(settings.lexicon_file),
+        run_id="sample",
+        as_of=snapshot.info.recorded_at,
+        min_relevance=settings.curate.min_relevance,
+    ).collect()
+    analysis = analyze_heuristic(articles, settings.analyze.reference_volume, settings.analyze.evidence_per_factor)
+    return analysis.factors, "bundled sample snapshot (no assessment in the lake yet)"
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    """The distribution a scenario gives."""
+
+    scenario: Scenario
+    starting_point: str
+    confidence: float
+    score: float
+    seconds: int
+    band: str
+    score_mean: float
+    score_sd: float
+    score_interval: tuple[float, float]
+    seconds_interval: tuple[int, int]
+    escalation: EscalationResult
+    p_use_interval: tuple[float, float]
+
+
+def run_simulation(
+    ratings: list[FactorRating],
+    starting_point: str,
+    scenario: Scenario,
+    settings: Settings,
+    iterations: int,
+    confidence: float,
+    seed: int = 0,
+    on_day: Callable[[int], None] | None = None,
+) -> SimulationSummary:
+    """Apply a scenario and run the uncertainty and escalation simulations with `iterations` draws."""
+    risk = settings.risk
+    shifted = apply_scenario(ratings, scenario)
+    base = base_score(shifted, risk.weights)
+    uncertainty = score_uncertainty(shifted, base, iterations, seed)
+    tail = (1 - confidence) / 2 * 100
+    low, high = (float(v) for v in np.percentile(uncertainty.draws, [tail, 100 - tail]))
+    low, high = min(low, base.score), max(high, base.score)
+    inputs = escalation_inputs(base.score, shifted, scenario.rates)
+    escalation = simulate_escalation(inputs, runs=iterations, seed=seed, on_day=on_day)
+    seconds = seconds_to_midnight(base.score, risk.mapping)
+    return SimulationSummary(
+        scenario=scenario,
+        starting_point=starting_point,
+        confidence=confidence,
+        score=base.score,
+        seconds=seconds,
+        band=band_for(seconds, risk.bands),
+        score_mean=uncertainty.mean,
+        score_sd=uncertainty.sd,
+        score_interval=(low, high),
+        seconds_interval=(seconds_to_midnight(high, risk.mapping), seconds_to_midnight(low, risk.mapping)),
+        escalation=escalation,
+        p_use_interval=wilson_interval(escalation.uses, escalation.runs, Z_SCORES[confidence]),
+    )
