@@ -15,7 +15,8 @@ assess: $(STAMP)  ## run one assessment on the bundled offline snapshot
 test: $(STAMP)  ## run the whole test suite (pytest exit code 5, "no tests ran", fails too)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## speed and memory figures
+bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, then whole assessments
+	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
 	$(BIN)/python benchmarks/run_assessment.py
 
 install: $(STAMP)

@@ -48,3 +48,23 @@ def test_correlations_need_thirty_points_and_strength():
     found = factor_correlations(history)
     assert [(c.first, c.second) for c in found] == [("a", "b")]
     assert found[0].r == pytest.approx(1.0) and found[0].n == n
+
+
+def test_vectorised_correlations_match_numpy_pairwise():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=60)
+    history = {
+        "a": base,
+        "b": base * 0.8 + rng.normal(scale=0.5, size=60),
+        "c": rng.normal(size=60),
+        "d": np.where(np.arange(60) % 4 == 0, np.nan, -base + rng.normal(scale=0.3, size=60)),
+    }
+    found = {(c.first, c.second): c for c in factor_correlations(history)}
+    for (first, second), c in found.items():
+        a, b = np.asarray(history[first]), np.asarray(history[second])
+        both = ~(np.isnan(a) | np.isnan(b))
+        assert c.r == pytest.approx(np.corrcoef(a[both], b[both])[0, 1], abs=1e-9)
+        assert c.n == both.sum()
+    assert ("a", "b") in found and ("a", "d") in found and ("a", "c") not in found

@@ -67,18 +67,27 @@ class Correlation:
 def factor_correlations(history: Mapping[str, Sequence[float]]) -> list[Correlation]:
     """Pairs of factors whose aligned histories correlate with |r| > 0.3 over at least 30 points.
 
-    `history` maps a factor name to its values over the same assessments (NaN where absent).
+    `history` maps a factor name to its values over the same assessments (NaN where absent); each
+    pair is compared over the assessments where both are present. All pairs are computed at once
+    from masked sums (matrix products), not pair by pair.
     """
     names = sorted(history)
+    if len(names) < 2:
+        return []
+    values = np.array([np.asarray(history[name], dtype=float) for name in names])
+    present = (~np.isnan(values)).astype(float)
+    x = np.where(present > 0, values, 0.0)
+    n = present @ present.T  # points both factors have
+    sum_x = x @ present.T  # Σ x_i over the shared points of (i, j)
+    sum_xx = (x * x) @ present.T
+    sum_xy = x @ x.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = sum_xy - sum_x * sum_x.T / n
+        var_i = sum_xx - sum_x**2 / n
+        r = cov / np.sqrt(var_i * var_i.T)
     found = []
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            a, b = np.asarray(history[first], dtype=float), np.asarray(history[second], dtype=float)
-            both = ~(np.isnan(a) | np.isnan(b))
-            n = int(both.sum())
-            if n < MIN_CORRELATION_POINTS or a[both].std() == 0 or b[both].std() == 0:
-                continue
-            r = float(np.corrcoef(a[both], b[both])[0, 1])
-            if abs(r) > CORRELATION_THRESHOLD:
-                found.append(Correlation(first, second, r, n))
+    for i, j in zip(*np.triu_indices(len(names), k=1), strict=True):
+        usable = n[i, j] >= MIN_CORRELATION_POINTS and var_i[i, j] > 1e-12 and var_i[j, i] > 1e-12
+        if usable and abs(r[i, j]) > CORRELATION_THRESHOLD:
+            found.append(Correlation(names[i], names[j], float(np.clip(r[i, j], -1.0, 1.0)), int(n[i, j])))
     return sorted(found, key=lambda c: abs(c.r), reverse=True)
