@@ -128,3 +128,20 @@ def test_sensitivity_is_zero_when_every_category_agrees():
 
 def test_sensitivity_with_a_zero_score():
     assert all(s.max_elasticity == 0 for s in sensitivity([rating(c, 0.0) for c in Category], WEIGHTS))
+
+
+@given(rating_lists, st.floats(min_value=0.1, max_value=10))
+def test_missing_categories_renormalise_the_weights(ratings, factor):
+    present = {r.category for r in ratings}
+    scaled = {c: (w * factor if c in present else w) for c, w in WEIGHTS.items()}
+    dropped = {c: w for c, w in WEIGHTS.items() if c in present}
+    expected = base_score(ratings, WEIGHTS).score
+    assert math.isclose(base_score(ratings, scaled).score, expected, abs_tol=1e-9)  # only ratios matter
+    assert math.isclose(base_score(ratings, dropped).score, expected, abs_tol=1e-9)  # absent weights are inert
+
+
+def test_nan_ratings_are_rejected_before_scoring():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        rating(Category.ECONOMIC, math.nan)
