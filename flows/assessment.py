@@ -40,7 +40,7 @@ def assess(params: AssessmentParams = AssessmentParams()) -> RunSummary:
     except Exception as exc:
         fail_assessment_run(run, timer.stages, collection.outcomes, f"{type(exc).__name__}: {exc}")
         raise
-    return run_summary(run, assessment, timer.stages, collection.outcomes, report_path, evidence)
+    return run_summary(run, analysis, assessment, timer.stages, collection.outcomes, report_path, evidence)
 
 
 if __name__ == "__main__":

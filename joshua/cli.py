@@ -86,6 +86,17 @@ def _print_summary(summary: RunSummary) -> None:
     for alert in a.alerts:
         console.print(Text(f"{alert.level}: ", style="bold yellow") + Text(alert.message))
     console.print(f"[dim]{a.data_label}[/]", highlight=False)
+    if summary.fallback_reason:
+        console.print(Text("Claude was not used: ", style="yellow") + Text(summary.fallback_reason))
+    if summary.claude_calls:
+        console.print(
+            f"Claude: {summary.claude_calls} call(s), {summary.tokens_in:,} input and {summary.tokens_out:,} output "
+            f"tokens, ${summary.cost_usd:.4f}"
+        )
+    if a.analyst_seconds is not None:
+        console.print(f"Claude's own estimate (not the headline): {a.analyst_seconds} seconds ({a.model})")
+    if a.change_explanation:
+        console.print(Text("What moved: ", style="bold") + Text(a.change_explanation))
     console.print("\n[bold]Top drivers[/]")
     for factor in a.factors[:3]:
         rating = factor.rating
@@ -120,6 +131,9 @@ def assess(
     ] = None,
     live: Annotated[bool, typer.Option("--live", help="Fetch the sources over the network.")] = False,
     analyzer: Annotated[Analyzer, typer.Option(help="auto: Claude when a key is set, else heuristic.")] = Analyzer.auto,
+    model: Annotated[str | None, typer.Option(help="Claude model id (default from joshua.toml).")] = None,
+    consensus: Annotated[int | None, typer.Option(min=1, max=7, help="Claude samples to combine.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached Claude replies.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     data_dir: Annotated[
         Path | None,
@@ -136,6 +150,9 @@ def assess(
         snapshot=str(snapshot) if snapshot else None,
         live=live,
         analyzer=analyzer.value,
+        model=model,
+        consensus=consensus,
+        use_cache=not no_cache,
         data_dir=str(data_dir) if data_dir else None,
         run_id=run_id,
         min_sources=min_sources,

@@ -98,6 +98,9 @@ def render_markdown(
         f"- Confidence: {a.confidence.value} ({a.confidence_score:.2f})",
         f"- Data: {a.data_label}; evidence as of {a.as_of:%Y-%m-%d %H:%M} UTC",
         f"- Analyzer: {a.analyzer}" + (f" ({a.model})" if a.model else ""),
+        *([f"- Claude's own estimate: {a.analyst_seconds} seconds (recorded beside the headline, never instead)"]
+          if a.analyst_seconds is not None else []),
+        *([f"- What moved since the previous assessment: {_md(a.change_explanation)}"] if a.change_explanation else []),
         "",
         "## Alerts",
         "",

@@ -13,6 +13,7 @@ from joshua.lake import new_run_id, run_date
 from joshua.settings import Settings
 from joshua.sources import load_sources
 from schemas.records import (
+    Analysis,
     Assessment,
     AssessmentParams,
     EvidenceRef,
@@ -36,6 +37,9 @@ class RunContext(BaseModel):
     data_label: str
     sample_data: bool
     analyzer: str
+    model: str
+    consensus: int
+    use_cache: bool
     min_sources: int
     sources: list[Source]
     skipped: list[SourceOutcome]
@@ -67,7 +71,11 @@ def open_run(params: AssessmentParams, settings: Settings, now: datetime | None 
     run_id = params.run_id or new_run_id(started_at)
     run_date(run_id)  # validates a caller-supplied id
     sources = [source for source in load_sources(settings.sources_file) if source.enabled]
-    analyzer = resolve_analyzer(params.analyzer, settings.anthropic_api_key is not None)
+    has_key = settings.anthropic_api_key is not None or settings.claude.secret_block is not None
+    analyzer = resolve_analyzer(params.analyzer, has_key)
+    model = params.model or settings.claude.model
+    if analyzer == "claude":
+        settings.claude.price(model)  # a model without a price cannot be budgeted: refuse it now
     snapshot = None if params.live else load_snapshot(Path(params.snapshot or settings.sample_snapshot))
     recorded = [s for s in sources if snapshot is None or snapshot.response_for(str(s.url)) is not None]
     return RunContext(
@@ -80,6 +88,9 @@ def open_run(params: AssessmentParams, settings: Settings, now: datetime | None 
         data_label=snapshot.label if snapshot else f"live collection at {started_at:%Y-%m-%d %H:%M} UTC",
         sample_data=snapshot.info.sample if snapshot else False,
         analyzer=analyzer,
+        model=model,
+        consensus=params.consensus or settings.claude.consensus,
+        use_cache=params.use_cache,
         min_sources=params.min_sources or settings.collect.min_sources,
         sources=recorded,
         skipped=[
@@ -92,6 +103,7 @@ def open_run(params: AssessmentParams, settings: Settings, now: datetime | None 
 
 def run_summary(
     run: RunContext,
+    analysis: Analysis,
     assessment: Assessment,
     stages: list[StageMetrics],
     outcomes: list[SourceOutcome],
@@ -106,6 +118,11 @@ def run_summary(
         stages=stages,
         sources=[*outcomes, *run.skipped],
         evidence=evidence,
+        fallback_reason=analysis.fallback_reason,
+        claude_calls=analysis.calls,
+        tokens_in=analysis.tokens_in,
+        tokens_out=analysis.tokens_out,
+        cost_usd=analysis.cost_usd,
         report_path=str(report_path),
         lake_path=str(run.lake_dir),
         catalog_path=str(run.catalog_path),

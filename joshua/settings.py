@@ -49,6 +49,44 @@ class AnalyzeSettings(BaseModel):
     evidence_per_factor: int = Field(default=5, ge=1)
 
 
+class ModelPrice(BaseModel):
+    """Dollars per million tokens of one model, and when the figures were taken."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write: float = Field(ge=0, description="5-minute cache writes")
+    cache_read: float = Field(ge=0, description="cache hits and refreshes")
+    as_of: str
+
+
+class ClaudeSettings(BaseModel):
+    """The Claude analyzer: models, prices, budgets, evidence, cache and retries."""
+
+    model: str = "claude-sonnet-5-5"
+    small_model: str = "claude-haiku-5-5"
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    max_tokens: int = Field(default=1800, ge=256, description="output cap per call")
+    consensus: int = Field(default=1, ge=1, le=7)
+    evidence_per_category: int = Field(default=4, ge=1)
+    snippet_chars: int = Field(default=360, ge=80)
+    max_input_tokens: int = Field(default=9_000, ge=1_000, description="hard cap per call")
+    max_usd_per_run: float = Field(default=0.25, ge=0)
+    max_usd_per_month: float = Field(default=20.0, ge=0)
+    cache_ttl_hours: float = Field(default=6.0, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=10, description="the SDK's own retries (DESIGN decision 10)")
+    timeout_s: float = Field(default=120.0, gt=0)
+    circuit_breaker_failures: int = Field(default=2, ge=1, description="failed calls that stop Claude for the run")
+    count_tokens: bool = Field(default=False, description="ask messages.count_tokens before each call")
+    secret_block: str | None = Field(default=None, description="Prefect Secret block holding the key")
+
+    def price(self, model: str) -> ModelPrice:
+        """The price row of a model; a model without one cannot be budgeted and is refused."""
+        try:
+            return self.prices[model]
+        except KeyError:
+            raise ConfigError(f"no price for model {model!r} in [claude.prices] of joshua.toml") from None
+
+
 class RiskSettings(BaseModel):
     """Weights, bands and the clock mapping (DESIGN decisions 2-4)."""
 
@@ -100,6 +138,7 @@ class Settings(BaseSettings):
     collect: CollectSettings = CollectSettings()
     curate: CurateSettings = CurateSettings()
     analyze: AnalyzeSettings = AnalyzeSettings()
+    claude: ClaudeSettings = ClaudeSettings()
     risk: RiskSettings = RiskSettings()
 
     @classmethod

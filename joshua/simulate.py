@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +93,8 @@ def latest_ratings(settings: Settings) -> tuple[list[FactorRating], str] | None:
     return ratings, f"latest assessment (run {rows[0][4]}, {rows[0][5]:%Y-%m-%d %H:%M} UTC)"
 
 
-def sample_ratings(settings: Settings) -> tuple[list[FactorRating], str]:
-    """Heuristic ratings of the bundled sample snapshot, computed in-process (nothing is written)."""
+def sample_articles(settings: Settings) -> tuple[pl.DataFrame, datetime]:
+    """The bundled sample's curated articles and its recording time, computed in-process."""
     snapshot = load_snapshot(settings.sample_snapshot)
     sources = [s for s in load_sources(settings.sources_file) if snapshot.response_for(str(s.url)) is not None]
     frames = []
@@ -103,16 +104,21 @@ def sample_ratings(settings: Settings) -> tuple[list[FactorRating], str]:
                 frames.append(fetch_raw_items(client, source, settings.collect, "sample")[0])
             except SourceError:
                 continue  # as in a run: one bad source does not stop the others
-    raw = pl.concat(frames)
     reliability = pl.LazyFrame({"source_id": [s.id for s in sources], "reliability": [s.reliability for s in sources]})
     articles = curate(
-        raw.lazy(),
+        pl.concat(frames).lazy(),
         reliability,
         load_lexicon(settings.lexicon_file),
         run_id="sample",
         as_of=snapshot.info.recorded_at,
         min_relevance=settings.curate.min_relevance,
     ).collect()
+    return articles, snapshot.info.recorded_at
+
+
+def sample_ratings(settings: Settings) -> tuple[list[FactorRating], str]:
+    """Heuristic ratings of the bundled sample snapshot (nothing is written)."""
+    articles, _ = sample_articles(settings)
     analysis = analyze_heuristic(articles, settings.analyze.reference_volume, settings.analyze.evidence_per_factor)
     return analysis.factors, "bundled sample snapshot (no assessment in the lake yet)"
 

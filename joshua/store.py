@@ -12,7 +12,7 @@ from joshua.catalog import build_catalog, connect_lake
 from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
 from joshua.risk.assess import History
 from joshua.run import FLOW_NAME, RunContext
-from schemas.records import Assessment, SourceOutcome, StageMetrics
+from schemas.records import Analysis, Assessment, SourceOutcome, StageMetrics
 from schemas.tables import STAGES, TABLES
 
 HISTORY_SQL = """
@@ -27,6 +27,18 @@ FROM risk_factors f JOIN assessments a USING (assessment_id)
 WHERE a.run_id <> $run_id
 GROUP BY ALL
 """
+
+
+MONTH_SPEND_SQL = """
+SELECT coalesce(sum(cost_usd), 0) FROM runs
+WHERE started_at >= date_trunc('month', $now::TIMESTAMPTZ) AND run_id <> $run_id
+"""
+
+
+def month_to_date_spend(run: RunContext) -> float:
+    """Dollars spent on Claude this calendar month by earlier runs, failed ones included."""
+    with connect_lake(run.lake_dir) as con:
+        return float(con.execute(MONTH_SPEND_SQL, {"now": run.started_at, "run_id": run.run_id}).fetchone()[0])
 
 
 def load_history(run: RunContext) -> History:
@@ -99,12 +111,10 @@ def run_record(
     stages: Sequence[StageMetrics],
     outcomes: Sequence[SourceOutcome],
     errors: Sequence[str],
-    model: str | None = None,
-    tokens_in: int = 0,
-    tokens_out: int = 0,
-    cost_usd: float = 0.0,
+    analysis: Analysis | None = None,
 ) -> pl.DataFrame:
-    """The run's one `runs` row."""
+    """The run's one `runs` row; `analysis` carries the Claude accounting when there was one."""
+    a = analysis or Analysis(analyzer="heuristic", factors=[], executive_summary="", articles_considered=0)
     by_stage = {metrics.stage: metrics for metrics in stages}
     outcomes = [*outcomes, *run.skipped]
     row = {
@@ -113,8 +123,8 @@ def run_record(
         "started_at": run.started_at,
         "ended_at": ended_at,
         "status": status,
-        "analyzer": run.analyzer,
-        "model": model,
+        "analyzer": a.analyzer if analysis else run.analyzer,
+        "model": a.model,
         "data_label": run.data_label,
         "sources_ok": sum(o.status == "ok" for o in outcomes),
         "sources_failed": sum(o.status == "failed" for o in outcomes),
@@ -122,13 +132,18 @@ def run_record(
         "sources": [o.model_dump(exclude={"path"}) for o in outcomes],
         "requests": sum(o.status != "skipped" for o in outcomes),
         "bytes": sum(o.bytes for o in outcomes),
-        "tokens_in": tokens_in,
-        "tokens_out": tokens_out,
-        # The HTTP and Claude caches arrive with their issues; until then nothing is served from cache.
+        "claude_calls": a.calls,
+        "tokens_in": a.tokens_in,
+        "tokens_out": a.tokens_out,
+        "cache_read_tokens": a.cache_read_tokens,
+        "cache_write_tokens": a.cache_write_tokens,
+        "claude_cache_hits": a.cache_hits,
+        # The HTTP cache arrives with the collectors' issue; until then no request is served from it.
         "cache_hits": 0,
         "cache_hit_rate": 0.0,
-        "cost_usd": cost_usd,
-        "errors": list(errors),
+        "cost_usd": a.cost_usd,
+        "fallback_reason": a.fallback_reason,
+        "errors": [*errors, *a.flags],
     }
     for stage in STAGES:
         metrics = by_stage.get(stage)

@@ -126,9 +126,17 @@ class Analysis(BaseModel):
     executive_summary: str
     articles_considered: int
     analyst_seconds: int | None = None
-    tokens_in: int = 0
+    tokens_in: int = 0  # all input tokens, cache reads and writes included
     tokens_out: int = 0
     cost_usd: float = 0.0
+    calls: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_hits: int = 0  # replies served from JOSHUA's own response cache
+    agreement: float | None = None  # consensus: 1 − mean spread of the samples' values
+    flags: list[str] = Field(default_factory=list)  # citation problems, failed samples
+    fallback_reason: str | None = None  # why Claude was asked but the heuristic answered
+    change_explanation: str | None = None  # what moved since the previous assessment, in plain words
 
     @property
     def items_in(self) -> int:
@@ -198,6 +206,7 @@ class Assessment(BaseModel):
     change_points: int
     delta_seconds: int | None
     analyst_seconds: int | None
+    change_explanation: str | None = None
     p_nuclear_use_365d: float = Field(ge=0, le=1)
     p_use_ci_low: float = Field(ge=0, le=1)
     p_use_ci_high: float = Field(ge=0, le=1)
@@ -252,6 +261,9 @@ class AssessmentParams(BaseModel):
     analyzer: AnalyzerChoice = Field(
         default="auto", description="auto: Claude when a key is configured, else heuristic."
     )
+    model: str | None = Field(default=None, description="Claude model id; default from joshua.toml.")
+    consensus: int | None = Field(default=None, ge=1, le=7, description="Claude samples to combine.")
+    use_cache: bool = Field(default=True, description="Reuse cached Claude replies within their TTL.")
     data_dir: str | None = Field(default=None, description="Where the run writes; default data/.")
     run_id: str | None = Field(default=None, description="Rerun (replace) an earlier run id.")
     min_sources: int | None = Field(default=None, ge=1, description="Fewest sources that must succeed.")
@@ -275,6 +287,11 @@ class RunSummary(BaseModel):
     stages: list[StageMetrics]
     sources: list[SourceOutcome]
     evidence: dict[str, EvidenceRef] = Field(default_factory=dict)
+    fallback_reason: str | None = None
+    claude_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
     report_path: str | None
     lake_path: str
     catalog_path: str

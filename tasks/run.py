@@ -32,10 +32,7 @@ def commit_assessment_run(
         stages=stages,
         outcomes=outcomes,
         errors=[o.error for o in outcomes if o.error and o.status == "failed"],
-        model=analysis.model,
-        tokens_in=analysis.tokens_in,
-        tokens_out=analysis.tokens_out,
-        cost_usd=analysis.cost_usd,
+        analysis=analysis,
     )
     commit_run(run, record)
 

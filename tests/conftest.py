@@ -23,6 +23,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SOURCES = {source.id: source for source in load_sources(PROJECT_ROOT / "data" / "sources.toml")}
 
 
+@pytest.fixture(autouse=True)
+def no_real_anthropic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches the real API: keys and base URLs come only from the tests themselves."""
+    for name in ("ANTHROPIC_API_KEY", "JOSHUA_ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
     """One temporary Prefect server and database for every test that runs a flow."""

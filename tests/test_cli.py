@@ -34,7 +34,7 @@ def test_missing_snapshot_is_a_one_line_configuration_error(tmp_path):
 def test_unavailable_analyzer_is_a_configuration_error(tmp_path):
     result = invoke("assess", "--analyzer", "claude", "--data-dir", str(tmp_path))
     assert result.exit_code == EXIT_CONFIG
-    assert "not yet available" in one_line_error(result)
+    assert "needs ANTHROPIC_API_KEY" in one_line_error(result)
 
 
 def test_snapshot_and_live_exclude_each_other(tmp_path):

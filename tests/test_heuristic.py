@@ -73,7 +73,8 @@ def test_duplicates_are_not_evidence():
 
 def test_resolve_analyzer():
     assert resolve_analyzer("auto", has_api_key=False) == "heuristic"
-    assert resolve_analyzer("auto", has_api_key=True) == "heuristic"  # until the Claude analyzer lands
+    assert resolve_analyzer("auto", has_api_key=True) == "claude"
     assert resolve_analyzer("heuristic", has_api_key=True) == "heuristic"
-    with pytest.raises(ConfigError, match="not yet available"):
-        resolve_analyzer("claude", has_api_key=True)
+    assert resolve_analyzer("claude", has_api_key=True) == "claude"
+    with pytest.raises(ConfigError, match="needs ANTHROPIC_API_KEY"):
+        resolve_analyzer("claude", has_api_key=False)

@@ -1,18 +1,85 @@
-"""The analyze stage's I/O edge: a run's staged articles in, an `Analysis` out."""
+"""The analyze stage's I/O edge: a run's staged articles in, an `Analysis` out.
+
+With the Claude analyzer, any failure that leaves no usable rating (a budget cap, a refusal, an
+invalid reply after its one repair, an open circuit) falls back to the heuristic analyzer; the
+analysis then says why, and the Claude spend of the attempt stays in the accounting.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import anthropic
 import polars as pl
 
+from joshua.analyze.budget import Budget, Usage
+from joshua.analyze.cache import ReplyCache
+from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude
+from joshua.analyze.explain import explain_request, explanation_text
 from joshua.analyze.heuristic import analyze_heuristic
+from joshua.errors import AnalysisError, BudgetExceeded
+from joshua.risk.assess import History
 from joshua.run import RunContext
 from schemas.records import Analysis
 
 
-def analyze_run(run: RunContext, articles_path: Path) -> Analysis:
+def open_session(run: RunContext, api_key: str, month_to_date_usd: float) -> ClaudeSession:
+    """The run's Claude session: one client (the SDK owns retries), budget, cache and breaker."""
+    s = run.settings.claude
+    client = anthropic.Anthropic(api_key=api_key, max_retries=s.max_retries, timeout=s.timeout_s)
+    cache = ReplyCache(run.data_dir / "cache" / "claude", s.cache_ttl_hours) if run.use_cache else None
+    return ClaudeSession(client, s, Budget(s, month_to_date_usd), cache, CircuitBreaker(s.circuit_breaker_failures))
+
+
+def explain_change(session: ClaudeSession, analysis: Analysis, history: History) -> str | None:
+    """A plain account of what moved since the previous assessment, or None without one."""
+    if not history.seconds:
+        return None
+    previous = {category: values[-1] for category, values in history.factor_values.items() if values}
+    request = explain_request(session.settings.small_model, previous, analysis.factors, history.seconds[-1])
+    return explanation_text(session.reply(request, sample=0)) or None
+
+
+def analyze_run(
+    run: RunContext, articles_path: Path, api_key: str | None, history: History, month_to_date_usd: float
+) -> Analysis:
     """Rate the eight categories from a run's articles with the run's analyzer."""
     articles = pl.read_parquet(articles_path)
-    settings = run.settings.analyze
-    return analyze_heuristic(articles, settings.reference_volume, settings.evidence_per_factor)
+    heuristic = analyze_heuristic(articles, run.settings.analyze.reference_volume, run.settings.analyze.evidence_per_factor)
+    if run.analyzer != "claude" or api_key is None:
+        return heuristic
+    session = open_session(run, api_key, month_to_date_usd)
+    try:
+        analysis = analyze_with_claude(
+            articles,
+            run.as_of,
+            session,
+            model=run.model,
+            consensus=run.consensus,
+            min_relevance=run.settings.curate.min_relevance,
+        )
+    except (AnalysisError, BudgetExceeded) as exc:
+        return accounted(heuristic, session).model_copy(update={"fallback_reason": f"{type(exc).__name__}: {exc}"})
+    try:
+        explanation = explain_change(session, analysis, history)
+    except (AnalysisError, BudgetExceeded) as exc:
+        explanation = None
+        session.flags.append(f"no change explanation: {exc}")
+    return accounted(analysis, session).model_copy(update={"change_explanation": explanation})
+
+
+def accounted(analysis: Analysis, session: ClaudeSession) -> Analysis:
+    """An analysis carrying the session's whole Claude accounting (every call of the run)."""
+    usage: Usage = session.budget.usage
+    return analysis.model_copy(
+        update={
+            "tokens_in": usage.input_tokens + usage.cache_write_tokens + usage.cache_read_tokens,
+            "tokens_out": usage.output_tokens,
+            "cost_usd": float(session.budget.spent),
+            "calls": session.budget.calls,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "cache_hits": session.cache_hits,
+            "flags": [*analysis.flags, *(f for f in session.flags if f not in analysis.flags)],
+        }
+    )

@@ -136,6 +136,7 @@ def build_assessment(
         change_points=len(cusum_change_points(series)),
         delta_seconds=seconds - history.seconds[-1] if history.seconds else None,
         analyst_seconds=analysis.analyst_seconds,
+        change_explanation=analysis.change_explanation,
         p_nuclear_use_365d=escalation.p_use,
         p_use_ci_low=p_low,
         p_use_ci_high=p_high,
