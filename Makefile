@@ -17,6 +17,7 @@ test: $(STAMP)  ## run the whole test suite (pytest exit code 5, "no tests ran",
 
 bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, then whole assessments
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
+	$(BIN)/python benchmarks/claude_cost.py
 	$(BIN)/python benchmarks/run_assessment.py
 
 install: $(STAMP)

@@ -182,15 +182,10 @@ class ClaudeSession:
 
     def input_tokens(self, request: dict[str, Any]) -> int:
         """Input tokens of a request: counted by the API when enabled, else estimated."""
+        prompt = {k: request[k] for k in ("system", "tools", "messages") if k in request}
         if self.settings.count_tokens:
-            counted = self.client.messages.count_tokens(
-                model=request["model"],
-                system=request["system"],
-                tools=request["tools"],
-                messages=request["messages"],
-            )
-            return counted.input_tokens
-        return estimate_tokens(json.dumps({k: request[k] for k in ("system", "tools", "messages")}))
+            return self.client.messages.count_tokens(model=request["model"], **prompt).input_tokens
+        return estimate_tokens(json.dumps(prompt))
 
 
 def sample(session: ClaudeSession, request: dict[str, Any], refs: dict[str, str], number: int) -> ParsedReply:

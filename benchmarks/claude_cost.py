@@ -1,0 +1,59 @@
+"""Tokens and dollars of a Claude assessment of the bundled sample, at consensus 1 and 3.
+
+    .venv/bin/python benchmarks/claude_cost.py
+
+Runs the real analyzer with default settings (joshua.toml) through the real SDK against the local
+fake Messages API of the tests, whose `usage` mirrors the real request sizes (about four
+characters a token) and simulates prompt caching of the system prompt and tools. Costs come from
+the price table. A rerun within the cache TTL is shown to cost nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import anthropic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from joshua.analyze.budget import Budget  # noqa: E402
+from joshua.analyze.cache import ReplyCache  # noqa: E402
+from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude  # noqa: E402
+from joshua.settings import load_settings  # noqa: E402
+from joshua.simulate import sample_articles  # noqa: E402
+from tests.fake_anthropic import FakeAnthropic  # noqa: E402
+
+
+def main() -> None:
+    settings = load_settings()
+    articles, as_of = sample_articles(settings)
+    claude = settings.claude
+    print(f"model {claude.model}; prices per MTok {claude.price(claude.model)}")
+    print(f"{'run':<30} {'calls':>5} {'input':>7} {'cache write':>11} {'cache read':>10} {'output':>6} {'cost $':>8}")
+    with tempfile.TemporaryDirectory() as scratch:
+        # Each scenario starts cold (empty reply cache, empty prompt cache) except the rerun,
+        # which reuses the consensus-1 reply cache within its TTL.
+        runs = (("consensus 1", 1, "c1"), ("consensus 3", 3, "c3"), ("consensus 1, rerun within TTL", 1, "c1"))
+        for label, consensus, cache_name in runs:
+            with FakeAnthropic() as fake:
+                client = anthropic.Anthropic(api_key="sk-fake", base_url=fake.base_url, max_retries=claude.max_retries)
+                cache = ReplyCache(Path(scratch) / cache_name, claude.cache_ttl_hours)
+                session = ClaudeSession(client, claude, Budget(claude, 0.0), cache, CircuitBreaker(2))
+                analyze_with_claude(
+                    articles,
+                    as_of,
+                    session,
+                    model=claude.model,
+                    consensus=consensus,
+                    min_relevance=settings.curate.min_relevance,
+                )
+            u = session.budget.usage
+            print(
+                f"{label:<30} {session.budget.calls:>5} {u.input_tokens:>7} {u.cache_write_tokens:>11} "
+                f"{u.cache_read_tokens:>10} {u.output_tokens:>6} {float(session.budget.spent):>8.4f}"
+            )
+
+if __name__ == "__main__":
+    main()
