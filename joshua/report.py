@@ -198,7 +198,11 @@ def stage_rows(stages: Sequence[StageMetrics]) -> list[dict[str, object]]:
             "seconds": round(s.seconds, 3),
             "items_in": s.items_in,
             "items_out": s.items_out,
+            "claude_calls": s.calls,
             "tokens": s.tokens,
+            "cache_read_tokens": s.cache_read_tokens,
+            "cache_write_tokens": s.cache_write_tokens,
+            "cache_hits": s.cache_hits,
             "cost_usd": round(s.cost_usd, 4),
         }
         for s in stages

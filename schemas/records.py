@@ -241,13 +241,21 @@ class StageMetrics(BaseModel):
     items_out: int = 0
     tokens: int = 0
     cost_usd: float = 0.0
+    calls: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_hits: int = 0
 
     def count(self, result: object) -> None:
-        """Take items in and out (and tokens and cost, when present) from a stage's result."""
+        """Take items in and out (and Claude's calls, tokens and cost, when present) from a stage's result."""
         self.items_in = getattr(result, "items_in", 0)
         self.items_out = getattr(result, "items_out", 0)
         self.tokens = getattr(result, "tokens_in", 0) + getattr(result, "tokens_out", 0)
         self.cost_usd = getattr(result, "cost_usd", 0.0)
+        self.calls = getattr(result, "calls", 0)
+        self.cache_read_tokens = getattr(result, "cache_read_tokens", 0)
+        self.cache_write_tokens = getattr(result, "cache_write_tokens", 0)
+        self.cache_hits = getattr(result, "cache_hits", 0)
 
 
 class AssessmentParams(BaseModel):

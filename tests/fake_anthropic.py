@@ -91,7 +91,7 @@ class FakeAnthropic:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 status, headers, payload = fake.handle(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                data = json.dumps(payload).encode()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
@@ -172,6 +172,10 @@ class FakeAnthropic:
 
     def text(self, text: str, stop_reason: str = "end_turn") -> Behaviour:
         return lambda request: message(request, [{"type": "text", "text": text}], stop_reason, self.usage(request, text))
+
+    @staticmethod
+    def raw(body: bytes, status: int = 200) -> Behaviour:
+        return lambda request: (status, {}, body)
 
     @staticmethod
     def slow(seconds: float) -> Behaviour:

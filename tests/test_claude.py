@@ -260,3 +260,9 @@ def test_consensus_needs_two_successes(fake, sample):
 def test_count_tokens_is_used_when_enabled(fake, sample):
     analyze(session(fake, count_tokens=True), sample)
     assert [r["path"] for r in fake.requests] == ["/v1/messages/count_tokens", "/v1/messages"]
+
+
+def test_a_reply_that_is_not_json_is_a_failed_call(fake, sample):
+    fake.queue(fake.raw(b'{"id": "msg_1", "content": [{"type": "tool_use", "inp'))
+    with pytest.raises(AnalysisError, match="Claude call failed"):
+        analyze(session(fake, retries=0), sample)

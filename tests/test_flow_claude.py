@@ -71,3 +71,15 @@ def test_budget_cap_falls_back_before_any_call(fake, data_dir, monkeypatch):
     summary = assess(AssessmentParams(data_dir=str(data_dir)))
     assert summary.assessment.analyzer == "heuristic" and "BudgetExceeded" in summary.fallback_reason
     assert fake.message_requests == []
+
+
+def test_key_from_a_prefect_secret_block(data_dir, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    with FakeAnthropic() as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        Secret(value=SECRET).save("joshua-test-anthropic", overwrite=True)
+        monkeypatch.setenv("JOSHUA_CLAUDE__SECRET_BLOCK", "joshua-test-anthropic")
+        summary = assess(AssessmentParams(data_dir=str(data_dir)))
+        assert summary.assessment.analyzer == "claude"
+        assert server.requests[0]["headers"]["authorization"] == f"Bearer {SECRET}"

@@ -56,4 +56,17 @@ def test_real_data_report_has_no_sample_notice():
 
 def test_stage_rows():
     rows = stage_rows([StageMetrics(stage="curate", seconds=1.23456, items_in=10, items_out=7)])
-    assert rows == [{"stage": "curate", "seconds": 1.235, "items_in": 10, "items_out": 7, "tokens": 0, "cost_usd": 0.0}]
+    assert rows == [
+        {
+            "stage": "curate",
+            "seconds": 1.235,
+            "items_in": 10,
+            "items_out": 7,
+            "claude_calls": 0,
+            "tokens": 0,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "cache_hits": 0,
+            "cost_usd": 0.0,
+        }
+    ]

@@ -169,7 +169,7 @@ class ClaudeSession:
         self.budget.check(model, self.input_tokens(request), request["max_tokens"])
         try:
             reply = call_claude(self.client, request)
-        except anthropic.APIError as exc:
+        except (anthropic.APIError, json.JSONDecodeError) as exc:  # the SDK lets a non-JSON body through raw
             self.breaker.failed()
             raise AnalysisError(f"Claude call failed: {type(exc).__name__}: {exc}") from exc
         self.budget.charge(model, usage_of(reply))
