@@ -19,7 +19,10 @@ from schemas.tables import TABLES
 # Written in an older storage format so that the DuckDB command line (PyPI's duckdb-cli, 1.x)
 # opens it as well as the Python package does.
 CATALOG_STORAGE_VERSION = "v1.2.0"
-VIEWS_SQL = (Path(__file__).parent / "sql" / "views.sql").read_text(encoding="utf-8")
+SQL_DIR = Path(__file__).parent / "sql"
+VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
+HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
+NUCLEAR_FORCES = Path(__file__).resolve().parents[1] / "data" / "reference" / "nuclear_forces.csv"
 
 
 def _empty_relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -39,9 +42,10 @@ def _relation(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
-    """Create (or replace) the lake's views in a connection."""
+    """Create (or replace) the lake's views, then the named history views and macros."""
     relations = {table: _relation(con, lake, table) for table in TABLES}
     con.execute(VIEWS_SQL.format(**relations))
+    con.execute(HISTORY_SQL.replace("{nuclear_forces}", str(NUCLEAR_FORCES).replace("'", "''")))
 
 
 def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
