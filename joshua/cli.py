@@ -193,6 +193,104 @@ def _run_flow(params: AssessmentParams, show_progress: bool) -> RunSummary:
         raise _fail(f"assessment failed: {type(exc).__name__}: {exc}", EXIT_FAILED) from None
 
 
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+db_app = typer.Typer(help="The DuckDB catalog of views over the lake.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("rebuild")
+def db_rebuild(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Rebuild data/joshua.duckdb: views and macros over the lake (safe while a flow writes)."""
+    from joshua.catalog import build_catalog
+    from joshua.settings import load_settings
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    catalog = build_catalog(settings.data_dir / "lake", settings.data_dir / "joshua.duckdb")
+    console.print(f"rebuilt {catalog}")
+
+
+@app.command()
+def history(
+    count: Annotated[int, typer.Option(min=1, help="How many assessments, newest first.")] = 10,
+    from_: Annotated[str | None, typer.Option("--from", help="A date (YYYY-MM-DD) or a span back: 7d, 1m, 1y.")] = None,
+    to: Annotated[str | None, typer.Option(help="A date (YYYY-MM-DD, inclusive) or a timestamp.")] = None,
+    format_: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
+    compare: Annotated[bool, typer.Option("--compare", help="Factors new, changed and gone between the last two.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """List past assessments: date, seconds, change, trend, confidence, top factor; and a summary."""
+    import csv
+    import json
+    import sys
+    from datetime import UTC, datetime
+
+    from joshua.catalog import connect_lake
+    from joshua.history import as_records, compare_last_two, history_rows, parse_moment, summarize
+    from joshua.settings import load_settings
+
+    now = datetime.now(UTC)
+    try:
+        settings = load_settings(data_dir=data_dir)
+        start = parse_moment(from_, now) if from_ else datetime(1900, 1, 1, tzinfo=UTC)
+        end = parse_moment(to, now, end_of_day=True) if to else now
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    with connect_lake(settings.data_dir / "lake") as con:
+        rows = history_rows(con, start, end, count)
+        changes = compare_last_two(con) if compare else None
+    summary = summarize(rows)
+    if format_ is OutputFormat.json:
+        payload = {"assessments": as_records(rows), "summary": summary.__dict__}
+        if compare:
+            payload["compare"] = changes.__dict__ if changes else None
+        console.print_json(json.dumps(payload, default=str))
+        return
+    if format_ is OutputFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(as_records(rows)[0]) if rows else ["date"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(as_records(rows))
+        return
+    _print_history(rows, summary, changes, compare)
+
+
+def _print_history(rows, summary, changes, compare: bool) -> None:
+    from rich.table import Table
+
+    if not rows:
+        console.print("No assessments in that period. Run `joshua assess` first.")
+        return
+    table = Table("date", "seconds", "change", "trend", "confidence", "top factor")
+    for r in rows:
+        change = "" if r.change is None else f"{r.change:+d}"
+        table.add_row(f"{r.date:%Y-%m-%d %H:%M}", str(r.seconds), change, r.trend, r.confidence, r.top_factor or "")
+    console.print(table)
+    volatility = "n/a" if summary.volatility is None else f"{summary.volatility:.1f} s"
+    console.print(
+        f"{summary.count} assessments · mean {summary.mean:.0f} s · min {summary.minimum} · max {summary.maximum}"
+        f" · volatility {volatility}"
+    )
+    if compare:
+        if changes is None:
+            console.print("Fewer than two assessments: nothing to compare.")
+            return
+        console.print(f"new: {', '.join(changes.new) or 'none'}")
+        console.print(f"gone: {', '.join(changes.gone) or 'none'}")
+        for key, before, after in changes.changed:
+            console.print(f"changed: {key} {before:.2f} → {after:.2f}")
+        if not changes.changed:
+            console.print("changed: none")
+
+
 class Confidence(StrEnum):
     c80 = "80"
     c90 = "90"
