@@ -150,7 +150,7 @@ def run_record(
         row[f"{stage}_seconds"] = metrics.seconds if metrics else None
         row[f"{stage}_items_in"] = metrics.items_in if metrics else None
         row[f"{stage}_items_out"] = metrics.items_out if metrics else None
-    return conform(pl.DataFrame([row], schema_overrides={"sources": pl.List(pl.Struct)}, strict=False), "runs")
+    return pl.DataFrame([row], schema=TABLES["runs"])
 
 
 def commit_run(run: RunContext, record: pl.DataFrame) -> None:

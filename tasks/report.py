@@ -1,18 +1,23 @@
-"""Report tasks: the Markdown report and the run's Prefect artifacts."""
+"""Report tasks: the report files and the run's Prefect artifacts."""
 
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from joshua.catalog import connect_lake
 from joshua.collect.collector import Collection
 from joshua.lake import table_path
-from joshua.report import load_evidence, render_markdown, stage_rows, write_report
+from joshua.reporting.data import load_evidence, run_report_data
+from joshua.reporting.markdown import summary_markdown
+from joshua.reporting.text import stage_rows
+from joshua.reporting.write import write_report
 from joshua.run import RunContext
 from schemas.records import Assessment, EvidenceRef, StageMetrics
 
 REPORT_ARTIFACT_KEY = "nuclear-risk-assessment"
+REPORT_LINK_KEY = "nuclear-risk-assessment-report"
 STAGES_ARTIFACT_KEY = "nuclear-risk-assessment-stages"
 
 
@@ -20,15 +25,19 @@ STAGES_ARTIFACT_KEY = "nuclear-risk-assessment-stages"
 def report_assessment(
     run: RunContext, assessment: Assessment, collection: Collection, stages: list[StageMetrics]
 ) -> tuple[Path, dict[str, EvidenceRef]]:
-    """Write the Markdown report and publish it as the run's markdown artifact."""
+    """Write the Markdown, HTML and JSON reports; publish the summary and a link to the HTML."""
     evidence = load_evidence(table_path(run.lake_dir, "articles", run.run_id), assessment)
-    markdown = render_markdown(assessment, evidence, [*collection.outcomes, *run.skipped], stages)
-    path = write_report(run.reports_dir, run.run_id, markdown)
-    create_markdown_artifact(key=REPORT_ARTIFACT_KEY, markdown=markdown, description=f"Assessment of run {run.run_id}")
-    return path, evidence
+    with connect_lake(run.lake_dir) as con:
+        data = run_report_data(con, assessment, evidence, [*collection.outcomes, *run.skipped], stages)
+    paths = write_report(data, run.reports_dir, run.settings.risk)
+    create_markdown_artifact(key=REPORT_ARTIFACT_KEY, markdown=summary_markdown(data), description=f"Run {run.run_id}")
+    create_link_artifact(
+        key=REPORT_LINK_KEY, link=paths["html"].resolve().as_uri(), link_text="HTML report", description=f"Run {run.run_id}"
+    )
+    return paths["md"], evidence
 
 
 @task(cache_policy=NO_CACHE)
 def publish_stage_table(run: RunContext, stages: list[StageMetrics]) -> None:
-    """Publish the run's per-stage seconds, items, tokens and cost as a table artifact."""
+    """Publish the run's per-stage seconds, items, Claude calls, tokens and cost as a table artifact."""
     create_table_artifact(key=STAGES_ARTIFACT_KEY, table=stage_rows(stages), description=f"Stages of run {run.run_id}")

@@ -9,7 +9,7 @@ import pytest
 from flows.assessment import assess
 from joshua.errors import InsufficientData
 from schemas.records import AssessmentParams, RunSummary
-from tasks.report import REPORT_ARTIFACT_KEY, STAGES_ARTIFACT_KEY
+from tasks.report import REPORT_ARTIFACT_KEY, REPORT_LINK_KEY, STAGES_ARTIFACT_KEY
 from tests.conftest import sample_body
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -71,10 +71,13 @@ def test_sample_assessment_fills_the_lake_catalog_report_and_artifacts(data_dir)
     assert not (data_dir / "staging").exists() or not any((data_dir / "staging").iterdir())
 
     report = (data_dir / "reports" / f"{summary.run_id}.md").read_text()
-    assert report.startswith("# JOSHUA nuclear-risk assessment") and "**Sample data.**" in report
+    assert report.startswith("# JOSHUA nuclear-risk assessment") and "**Sample data." in report
 
+    for name in (f"{summary.run_id}.html", f"{summary.run_id}.json", f"{summary.run_id}/clock.svg"):
+        assert (data_dir / "reports" / name).is_file()
     artifacts = {a.key: a for a in read_artifacts(state.state_details.flow_run_id)}
-    assert "seconds to midnight" in artifacts[REPORT_ARTIFACT_KEY].data
+    assert "seconds to midnight" in artifacts[REPORT_ARTIFACT_KEY].data and "```" in artifacts[REPORT_ARTIFACT_KEY].data
+    assert f"[HTML report](file://" in artifacts[REPORT_LINK_KEY].data and f"{summary.run_id}.html" in artifacts[REPORT_LINK_KEY].data
     assert artifacts[STAGES_ARTIFACT_KEY].type == "table"
     assert "collect" in artifacts[STAGES_ARTIFACT_KEY].data
 
@@ -107,6 +110,14 @@ def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapsho
     assert summary.assessment.confidence_score == pytest.approx(healthy.assessment.confidence_score * 4 / 7)
     row = query(summary, f"SELECT sources_failed, errors FROM runs WHERE run_id = '{summary.run_id}'")[0]
     assert row[0] == 3 and len(row[1]) == 3
+    recorded = query(
+        summary,
+        f"SELECT s.source_id, s.status, s.items, s.error FROM (SELECT unnest(sources) AS s FROM runs "
+        f"WHERE run_id = '{summary.run_id}') ORDER BY s.source_id",
+    )
+    by_source = {source: (status, items, error) for source, status, items, error in recorded}
+    assert by_source["state-dept"][0] == "failed" and "HTTP 500" in by_source["state-dept"][2]
+    assert by_source["tass"][:2] == ("ok", 19) and by_source["xinhua"][0] == "skipped"
 
 
 def test_too_few_sources_fail_the_run_and_leave_nothing_partial(data_dir, make_snapshot):

@@ -9,6 +9,7 @@ import pytest
 
 from joshua.catalog import build_catalog, connect_lake
 from joshua.errors import ConfigError
+from tests.lake_factory import full
 from joshua.lake import new_run_id, publish, run_date, table_path, write_parquet_atomic
 
 RUN = "20261127T060000Z-abcdef"
@@ -64,9 +65,9 @@ def test_views_hide_rows_of_runs_that_did_not_complete(tmp_path):
     lake = tmp_path / "lake"
     done, failed = RUN, "20261127T070000Z-123456"
     for run_id, status in ((done, "completed"), (failed, "failed")):
-        write_parquet_atomic(pl.DataFrame({"run_id": [run_id], "status": [status]}), table_path(lake, "runs", run_id))
+        write_parquet_atomic(full("runs", [{"run_id": run_id, "status": status}]), table_path(lake, "runs", run_id))
         write_parquet_atomic(
-            pl.DataFrame({"run_id": [run_id], "seconds_to_midnight": [100]}), table_path(lake, "assessments", run_id)
+            full("assessments", [{"run_id": run_id, "seconds_to_midnight": 100}]), table_path(lake, "assessments", run_id)
         )
     catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
     with duckdb.connect(str(catalog), read_only=True) as con:
@@ -86,7 +87,7 @@ def test_catalog_can_be_rebuilt_while_a_reader_has_it_open(tmp_path):
 
 def test_the_duckdb_command_line_opens_the_catalog(tmp_path):
     lake = tmp_path / "lake"
-    write_parquet_atomic(pl.DataFrame({"run_id": [RUN], "status": ["completed"]}), table_path(lake, "runs", RUN))
+    write_parquet_atomic(full("runs", [{"run_id": RUN, "status": "completed"}]), table_path(lake, "runs", RUN))
     catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
     duckdb_cli = Path(sys.executable).parent / "duckdb"
     completed = subprocess.run(

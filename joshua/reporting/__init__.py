@@ -1,0 +1,1 @@
+"""Reports people want to read: Markdown, self-contained HTML and JSON, the clock and the charts."""

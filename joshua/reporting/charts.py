@@ -1,0 +1,156 @@
+"""Charts with altair (Vega-Lite), rendered offline to SVG or PNG by vl-convert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import polars as pl
+
+from joshua.reporting.data import ReportData
+from joshua.settings import RiskSettings
+
+WIDTH, HEIGHT = 640, 260
+
+
+def risk_over_time(data: ReportData) -> alt.LayerChart:
+    """Seconds to midnight over time with the 95 % interval band and alert markers."""
+    frame = pl.DataFrame(
+        [
+            {
+                "date": p.assessed_at.isoformat(),
+                "seconds": p.seconds,
+                "low": p.ci_seconds_low if p.ci_seconds_low is not None else p.seconds,
+                "high": p.ci_seconds_high if p.ci_seconds_high is not None else p.seconds,
+                "alerts": p.alerts,
+            }
+            for p in data.history
+        ]
+    )
+    base = alt.Chart(frame).encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y-%m-%d")))
+    band = base.mark_area(opacity=0.2, color="#f08c00").encode(
+        y=alt.Y("low:Q", title="seconds to midnight", scale=alt.Scale(zero=False)), y2="high:Q"
+    )
+    line = base.mark_line(point=True, color="#b00020").encode(y="seconds:Q", tooltip=["date:T", "seconds:Q"])
+    alerts = (
+        base.transform_filter(alt.datum.alerts > 0)
+        .mark_point(shape="triangle-up", size=120, color="#212529", filled=True)
+        .encode(y="seconds:Q", tooltip=["date:T", "alerts:Q"])
+    )
+    return (band + line + alerts).properties(width=WIDTH, height=HEIGHT, title="Risk over time")
+
+
+def category_breakdown(data: ReportData) -> alt.Chart:
+    """Each category's contribution to the score."""
+    frame = pl.DataFrame(
+        [
+            {"category": f.rating.category.value, "contribution": f.contribution, "value": f.rating.value}
+            for f in data.assessment.factors
+        ]
+    )
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#d9480f")
+        .encode(
+            x=alt.X("contribution:Q", title="contribution to the score"),
+            y=alt.Y("category:N", sort="-x", title=None),
+            tooltip=["category:N", "value:Q", "contribution:Q"],
+        )
+        .properties(width=WIDTH, height=HEIGHT, title="Category breakdown")
+    )
+
+
+def top_factors(data: ReportData) -> alt.Chart:
+    """The ten largest factor contributions."""
+    frame = pl.DataFrame(
+        [
+            {"factor": f"{f.rating.category.value}/{f.rating.name}", "value": f.rating.value, "rank": f.rank}
+            for f in data.assessment.factors[:10]
+        ]
+    )
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#b00020")
+        .encode(
+            x=alt.X("value:Q", title="factor value (0 no risk … 1 imminent)", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("factor:N", sort=alt.EncodingSortField("rank"), title=None),
+        )
+        .properties(width=WIDTH, height=HEIGHT, title="Top factors")
+    )
+
+
+def monte_carlo(data: ReportData, risk: RiskSettings) -> alt.LayerChart:
+    """The distribution of the score over the Monte Carlo draws, with the 95 % interval marked."""
+    draws = data.score_draws(risk)
+    counts, edges = np.histogram(draws, bins=40)
+    frame = pl.DataFrame({"start": edges[:-1], "end": edges[1:], "draws": counts})
+    a = data.assessment
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color="#495057")
+        .encode(x=alt.X("start:Q", title="score", bin="binned", scale=alt.Scale(zero=False)), x2="end:Q", y="draws:Q")
+    )
+    marks = pl.DataFrame({"score": [a.ci_low, a.ci_high], "label": ["2.5 %", "97.5 %"]})
+    rules = alt.Chart(marks).mark_rule(color="#b00020", strokeDash=[4, 4]).encode(x="score:Q")
+    return (bars + rules).properties(width=WIDTH, height=HEIGHT, title="Monte Carlo distribution of the score")
+
+
+def category_heatmap(data: ReportData) -> alt.Chart:
+    """Category values over time."""
+    frame = pl.DataFrame(
+        [
+            {"date": p.assessed_at.isoformat(), "category": category, "value": value}
+            for p in data.history
+            for category, value in p.categories.items()
+        ],
+        schema={"date": pl.String, "category": pl.String, "value": pl.Float64},
+    )
+    return (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("date:T", title=None),
+            y=alt.Y("category:N", title=None),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="orangered", domain=[0, 1])),
+            tooltip=["date:T", "category:N", "value:Q"],
+        )
+        .properties(width=WIDTH, height=HEIGHT, title="Categories over time")
+    )
+
+
+def all_charts(data: ReportData, risk: RiskSettings) -> dict[str, alt.TopLevelMixin]:
+    """Every chart of a report, by file name."""
+    return {
+        "risk_over_time": risk_over_time(data),
+        "category_breakdown": category_breakdown(data),
+        "top_factors": top_factors(data),
+        "monte_carlo": monte_carlo(data, risk),
+        "category_heatmap": category_heatmap(data),
+    }
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """A chart as SVG, rendered offline."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(chart.to_json())
+
+
+def write_charts(charts: dict[str, alt.TopLevelMixin], directory: Path, formats: tuple[str, ...] = ("svg",)) -> list[Path]:
+    """Write charts as SVG and/or PNG files; returns the paths."""
+    import vl_convert
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, chart in charts.items():
+        spec = chart.to_json()
+        if "svg" in formats:
+            path = directory / f"{name}.svg"
+            path.write_text(vl_convert.vegalite_to_svg(spec), encoding="utf-8")
+            written.append(path)
+        if "png" in formats:
+            path = directory / f"{name}.png"
+            path.write_bytes(vl_convert.vegalite_to_png(spec, scale=2))
+            written.append(path)
+    return written
