@@ -291,6 +291,109 @@ def _print_history(rows, summary, changes, compare: bool) -> None:
             console.print("changed: none")
 
 
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+class ChartFormat(StrEnum):
+    svg = "svg"
+    png = "png"
+    both = "both"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+@app.command()
+def report(
+    assessment_id: Annotated[str | None, typer.Argument(help="An assessment id (default: the latest).")] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="The latest assessment (the default).")] = False,
+    format_: Annotated[ReportFormat, typer.Option("--format", help="md, html or json.")] = ReportFormat.html,
+    open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Build the report of a stored assessment (the latest by default) from the lake."""
+    import webbrowser
+
+    from joshua.catalog import connect_lake
+    from joshua.reporting.data import load_report_data
+    from joshua.reporting.write import write_report
+    from joshua.settings import load_settings
+
+    if latest and assessment_id:
+        raise _fail("give an assessment id or --latest, not both", EXIT_CONFIG)
+    try:
+        settings = load_settings(data_dir=data_dir)
+        with connect_lake(settings.data_dir / "lake") as con:
+            data = load_report_data(con, assessment_id)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    path = write_report(data, settings.data_dir / "reports", settings.risk, [format_.value])[format_.value]
+    console.print(str(path))
+    if open_:
+        webbrowser.open(path.resolve().as_uri())
+
+
+@app.command()
+def trends(
+    period: Annotated[str, typer.Option(help="7d, 30d, 90d, 1y or all.")] = "30d",
+    categories: Annotated[list[str] | None, typer.Option("--categories", help="Categories for the heat map (repeat).")] = None,
+    format_: Annotated[ChartFormat, typer.Option("--format", help="svg, png or both.")] = ChartFormat.svg,
+    output: Annotated[Path | None, typer.Option(help="Directory for the charts (default data/reports/trends).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Write the trend charts of a period and print its trend statistics."""
+    from joshua.catalog import connect_lake
+    from joshua.reporting.charts import all_charts, write_charts
+    from joshua.reporting.data import load_report_data
+    from joshua.reporting.trends import restrict, trend_statistics
+    from joshua.settings import load_settings
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+        with connect_lake(settings.data_dir / "lake") as con:
+            data = restrict(load_report_data(con), period, categories or [])
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    formats = ("svg", "png") if format_ is ChartFormat.both else (format_.value,)
+    directory = output or settings.data_dir / "reports" / "trends"
+    written = write_charts(all_charts(data, settings.risk), directory, formats)
+    for name, value in trend_statistics(data):
+        console.print(f"{name}: {value}", highlight=False)
+    console.print(f"{len(written)} chart file(s) in {directory}")
+
+
+@app.command()
+def export(
+    format_: Annotated[ExportFormat, typer.Option("--format", help="csv, json (one object a line) or parquet.")] = ExportFormat.csv,
+    output: Annotated[Path | None, typer.Option(help="Directory (default data/export).")] = None,
+    tables: Annotated[list[str] | None, typer.Option("--table", help="Tables to export (repeat; default all but raw_items).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Export the lake's tables (completed runs only, like the views) to CSV, JSON lines or Parquet."""
+    from joshua.catalog import connect_lake
+    from joshua.export import EXPORTABLE, export_tables
+    from joshua.settings import load_settings
+
+    chosen = tables or [t for t in EXPORTABLE if t != "raw_items"]
+    unknown = sorted(set(chosen) - set(EXPORTABLE))
+    if unknown:
+        raise _fail(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(EXPORTABLE)}", EXIT_CONFIG)
+    try:
+        settings = load_settings(data_dir=data_dir)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    directory = output or settings.data_dir / "export"
+    with connect_lake(settings.data_dir / "lake") as con:
+        for path, rows in export_tables(con, chosen, format_.value, directory):
+            console.print(f"{rows:>8} rows  {path}")
+
+
 class Confidence(StrEnum):
     c80 = "80"
     c90 = "90"

@@ -1,0 +1,106 @@
+"""`joshua report`, `trends` and `export` on a lake built by a real flow run; the HTML in Chromium."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from flows.assessment import assess
+from joshua.cli import EXIT_CONFIG, app
+from schemas.records import AssessmentParams
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def assessed(prefect_server, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("data")
+    first = assess(AssessmentParams(data_dir=str(data_dir)))
+    second = assess(AssessmentParams(data_dir=str(data_dir)))
+    return data_dir, first, second
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_report_of_the_latest_and_of_an_id(assessed):
+    data_dir, first, second = assessed
+    latest = invoke("report", "--data-dir", str(data_dir), "--format", "json")
+    assert latest.exit_code == 0, latest.output
+    document = json.loads(Path(latest.stdout.strip()).read_text())
+    assert document["assessment"]["assessment_id"] == second.assessment.assessment_id
+    assert len(document["history"]) == 2 and document["sources"] and document["stages"]
+    by_id = invoke("report", first.assessment.assessment_id, "--data-dir", str(data_dir), "--format", "md")
+    markdown = Path(by_id.stdout.strip()).read_text()
+    assert first.assessment.assessment_id in markdown and "## Appendix D: statistics" in markdown
+    assert "Zaporizhzhia" in markdown  # evidence titles come back from the lake
+
+
+def test_report_errors(assessed, tmp_path):
+    data_dir = assessed[0]
+    missing = invoke("report", "no-such-id", "--data-dir", str(data_dir))
+    assert missing.exit_code == EXIT_CONFIG and "no assessment no-such-id" in missing.stderr
+    empty = invoke("report", "--data-dir", str(tmp_path))
+    assert empty.exit_code == EXIT_CONFIG and "run `joshua assess`" in empty.stderr
+
+
+def test_trends_write_charts_and_print_statistics(assessed, tmp_path):
+    result = invoke("trends", "--data-dir", str(assessed[0]), "--period", "all", "--format", "both",
+                    "--output", str(tmp_path), "--categories", "economic", "--categories", "regional_conflict")
+    assert result.exit_code == 0, result.output
+    assert "assessments in the period: 2" in result.stdout and "trend of economic" in result.stdout
+    assert "trend of nuclear_arsenal" not in result.stdout
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 10 and "risk_over_time.png" in names and "monte_carlo.svg" in names
+    assert (tmp_path / "risk_over_time.png").read_bytes()[:4] == b"\x89PNG"
+    bad = invoke("trends", "--data-dir", str(assessed[0]), "--period", "fortnight")
+    assert bad.exit_code == EXIT_CONFIG and "period 'fortnight'" in bad.stderr
+
+
+@pytest.mark.parametrize("file_format", ["csv", "json", "parquet"])
+def test_export(assessed, tmp_path, file_format):
+    result = invoke("export", "--data-dir", str(assessed[0]), "--format", file_format, "--output", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    read = {"csv": pl.read_csv, "json": pl.read_ndjson, "parquet": pl.read_parquet}[file_format]
+    assessments = read(tmp_path / f"assessments.{file_format}")
+    assert assessments.height == 2 and "seconds_to_midnight" in assessments.columns
+    assert read(tmp_path / f"risk_factors.{file_format}").height == 16
+    assert not (tmp_path / f"raw_items.{file_format}").exists()  # only on request
+
+
+def test_export_rejects_unknown_tables(assessed, tmp_path):
+    result = invoke("export", "--data-dir", str(assessed[0]), "--table", "secrets")
+    assert result.exit_code == EXIT_CONFIG and "unknown table(s) secrets" in result.stderr
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_html_report_renders_in_headless_chromium(assessed, tmp_path):
+    from tests.test_reporting import HOSTILE, report_data  # a report whose source text is hostile
+    from joshua.reporting.html import render_html
+
+    data_dir, _, second = assessed
+    real = data_dir / "reports" / f"{second.run_id}.html"
+    hostile = tmp_path / "hostile.html"
+    hostile.write_text(render_html(report_data(), charts={}), encoding="utf-8")
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+    ]
+    shot = tmp_path / "report.png"
+    run = subprocess.run(
+        [CHROMIUM, *flags, "--window-size=1000,3000", f"--screenshot={shot}", real.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 50_000
+    assert "CONSOLE" not in run.stderr, run.stderr  # no console message, let alone an error
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", hostile.as_uri()], capture_output=True, text=True, timeout=120)
+    assert "<script" not in dom.stdout.split("</head>", 1)[1]  # the article's script is text, not an element
+    assert "&lt;script&gt;alert" in dom.stdout and HOSTILE.split(" |")[0] not in dom.stdout.replace("&lt;", "<x")
