@@ -51,6 +51,7 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
 def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the lake's views, for reading inside a run."""
     con = duckdb.connect()
+    con.execute("SET parquet_metadata_cache = true")  # repeated queries skip re-reading file footers
     create_views(con, lake)
     return con
 

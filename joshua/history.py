@@ -12,20 +12,24 @@ import duckdb
 from joshua.errors import ConfigError
 
 HISTORY_SQL = """
-WITH ranked AS (
-    SELECT a.*, lag(seconds_to_midnight) OVER (ORDER BY assessed_at) AS previous_seconds
-    FROM assessments AS a
+WITH page AS (
+    SELECT
+        assessed_at, assessment_id, seconds_to_midnight, trend, confidence, band,
+        seconds_to_midnight - lag(seconds_to_midnight) OVER (ORDER BY assessed_at) AS change
+    FROM assessments
+    QUALIFY assessed_at >= $start AND assessed_at <= $end
+    ORDER BY assessed_at DESC
+    LIMIT $count
+),
+top AS (
+    SELECT assessment_id, arg_max(category, contribution) AS top_factor
+    FROM risk_factors
+    WHERE assessment_id IN (SELECT assessment_id FROM page)
+    GROUP BY assessment_id
 )
-SELECT
-    r.assessed_at, r.assessment_id, r.seconds_to_midnight,
-    r.seconds_to_midnight - r.previous_seconds AS change,
-    r.trend, r.confidence, r.band,
-    (SELECT category FROM risk_factors AS f WHERE f.assessment_id = r.assessment_id
-     ORDER BY contribution DESC LIMIT 1) AS top_factor
-FROM ranked AS r
-WHERE r.assessed_at >= $start AND r.assessed_at <= $end
-ORDER BY r.assessed_at DESC
-LIMIT $count
+SELECT p.assessed_at, p.assessment_id, p.seconds_to_midnight, p.change, p.trend, p.confidence, p.band, t.top_factor
+FROM page AS p LEFT JOIN top AS t USING (assessment_id)
+ORDER BY p.assessed_at DESC
 """
 LAST_TWO_FACTORS_SQL = """
 WITH last_two AS (SELECT assessment_id, assessed_at FROM assessments ORDER BY assessed_at DESC LIMIT 2)

@@ -12,6 +12,20 @@ from joshua.reporting.data import ReportData
 from joshua.settings import RiskSettings
 
 WIDTH, HEIGHT = 640, 260
+MAX_POINTS = 400  # longer timelines are drawn as weekly means
+
+
+def _weekly(frame: pl.DataFrame, columns: list[str], by: list[str] | None = None) -> pl.DataFrame:
+    """Weekly means of a long timeline (a chart of thousands of marks reads no better)."""
+    if frame.height <= MAX_POINTS:
+        return frame
+    return (
+        frame.with_columns(pl.col("date").str.to_datetime(time_zone="UTC"))
+        .sort("date")
+        .group_by_dynamic("date", every="1w", group_by=by)
+        .agg([pl.col(c).mean() for c in columns])
+        .with_columns(pl.col("date").dt.to_string("%Y-%m-%dT%H:%M:%S%z"))
+    )
 
 
 def risk_over_time(data: ReportData) -> alt.LayerChart:
@@ -27,12 +41,12 @@ def risk_over_time(data: ReportData) -> alt.LayerChart:
             }
             for p in data.history
         ]
-    )
+    ).pipe(_weekly, ["seconds", "low", "high", "alerts"])
     base = alt.Chart(frame).encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y-%m-%d")))
     band = base.mark_area(opacity=0.2, color="#f08c00").encode(
         y=alt.Y("low:Q", title="seconds to midnight", scale=alt.Scale(zero=False)), y2="high:Q"
     )
-    line = base.mark_line(point=True, color="#b00020").encode(y="seconds:Q", tooltip=["date:T", "seconds:Q"])
+    line = base.mark_line(point=frame.height <= 60, color="#b00020").encode(y="seconds:Q", tooltip=["date:T", "seconds:Q"])
     alerts = (
         base.transform_filter(alt.datum.alerts > 0)
         .mark_point(shape="triangle-up", size=120, color="#212529", filled=True)
@@ -105,7 +119,7 @@ def category_heatmap(data: ReportData) -> alt.Chart:
             for category, value in p.categories.items()
         ],
         schema={"date": pl.String, "category": pl.String, "value": pl.Float64},
-    )
+    ).pipe(_weekly, ["value"], by=["category"])
     return (
         alt.Chart(frame)
         .mark_rect()

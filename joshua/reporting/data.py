@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from joshua.errors import ConfigError
 from joshua.risk.score import base_score
@@ -52,6 +52,7 @@ class ReportData(BaseModel):
     sources: list[SourceOutcome]
     stages: list[StageMetrics]
     history: list[HistoryPoint]  # chronological, ending with this assessment
+    _trends: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def average(self, days: int) -> float | None:
         """Mean seconds to midnight over the `days` days up to this assessment (by date)."""
@@ -61,13 +62,14 @@ class ReportData(BaseModel):
 
     def category_trend(self, category: str) -> str:
         """The Mann–Kendall trend of a category's value (`rising` means toward danger)."""
-        values = [p.categories[category] for p in self.history if category in p.categories]
-        test = mann_kendall(values)
-        if test is None:
-            return "insufficient"
-        if not test.significant:
-            return "stable"
-        return "rising" if test.tau > 0 else "falling"
+        if category not in self._trends:
+            values = [p.categories[category] for p in self.history if category in p.categories]
+            test = mann_kendall(values)
+            label = "insufficient" if test is None else "stable" if not test.significant else (
+                "rising" if test.tau > 0 else "falling"
+            )
+            self._trends[category] = label
+        return self._trends[category]
 
     def seconds_trend_slope(self) -> float | None:
         """Sen's slope of seconds to midnight per assessment."""

@@ -31,7 +31,7 @@ def restrict(data: ReportData, period: str, categories: list[str]) -> ReportData
 def trend_statistics(data: ReportData) -> list[tuple[str, str]]:
     """(name, value) lines: the period's trend test, slope, change points, averages, category trends."""
     seconds = [p.seconds for p in data.history]
-    test = mann_kendall(seconds)
+    test = mann_kendall(seconds, window=None)  # the whole chosen period
     lines = [("assessments in the period", str(len(seconds)))]
     if test is None:
         lines.append(("trend", "insufficient (fewer than three assessments)"))

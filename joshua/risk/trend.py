@@ -16,6 +16,9 @@ from scipy import stats
 from schemas.records import Trend
 
 MIN_TREND_POINTS = 3
+# Trends are judged over the most recent assessments: about a quarter of daily runs. It also bounds
+# Sen's slope, which compares every pair of points (n² / 2 slopes).
+TREND_WINDOW = 90
 MIN_CUSUM_POINTS = 10
 SIGNIFICANCE = 0.05
 CUSUM_K, CUSUM_H = 0.5, 4.0  # allowance and decision interval, in population standard deviations
@@ -40,10 +43,15 @@ class ChangePoint:
     magnitude: float  # the cumulative sum when it crossed h, in the series' units
 
 
-def mann_kendall(series: Sequence[float]) -> MannKendall | None:
-    """Kendall's τ-b of the series against time (tie-corrected variance) and Sen's slope; None if n < 3."""
+def mann_kendall(series: Sequence[float], window: int | None = TREND_WINDOW) -> MannKendall | None:
+    """Kendall's τ-b of the series against time (tie-corrected variance) and Sen's slope; None if n < 3.
+
+    Only the last `window` points count (None: all of them).
+    """
     values = np.asarray(series, dtype=float)
     values = values[~np.isnan(values)]
+    if window is not None:
+        values = values[-window:]
     if values.size < MIN_TREND_POINTS:
         return None
     if np.all(values == values[0]):
