@@ -350,6 +350,7 @@ def trends(
     """Write the trend charts of a period and print its trend statistics."""
     from joshua.catalog import connect_lake
     from joshua.reporting.charts import all_charts, write_charts
+    from joshua.reporting.clock import write_clock
     from joshua.reporting.data import load_report_data
     from joshua.reporting.trends import restrict, trend_statistics
     from joshua.settings import load_settings
@@ -363,6 +364,7 @@ def trends(
     formats = ("svg", "png") if format_ is ChartFormat.both else (format_.value,)
     directory = output or settings.data_dir / "reports" / "trends"
     written = write_charts(all_charts(data, settings.risk), directory, formats)
+    written += write_clock(data.assessment.seconds_to_midnight, data.assessment.band, directory, formats)
     for name, value in trend_statistics(data):
         console.print(f"{name}: {value}", highlight=False)
     console.print(f"{len(written)} chart file(s) in {directory}")

@@ -56,8 +56,9 @@ def test_trends_write_charts_and_print_statistics(assessed, tmp_path):
     assert "assessments in the period: 2" in result.stdout and "trend of economic" in result.stdout
     assert "trend of nuclear_arsenal" not in result.stdout
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 10 and "risk_over_time.png" in names and "monte_carlo.svg" in names
+    assert len(names) == 12 and "risk_over_time.png" in names and "monte_carlo.svg" in names
     assert (tmp_path / "risk_over_time.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "clock.png").read_bytes()[:4] == b"\x89PNG" and "clock.svg" in names
     bad = invoke("trends", "--data-dir", str(assessed[0]), "--period", "fortnight")
     assert bad.exit_code == EXIT_CONFIG and "period 'fortnight'" in bad.stderr
 

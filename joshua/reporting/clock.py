@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from pathlib import Path
 
 BAND_COLOURS = {
     "critical": "#b00020",
@@ -68,6 +69,19 @@ def clock_png(seconds: int, band: str) -> bytes:
     import vl_convert
 
     return vl_convert.svg_to_png(clock_svg(seconds, band))
+
+
+def write_clock(seconds: int, band: str, directory: Path, formats: tuple[str, ...]) -> list[Path]:
+    """Write the clock as `clock.svg` and/or `clock.png`; returns the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "svg" in formats:
+        written.append(directory / "clock.svg")
+        written[-1].write_text(clock_svg(seconds, band), encoding="utf-8")
+    if "png" in formats:
+        written.append(directory / "clock.png")
+        written[-1].write_bytes(clock_png(seconds, band))
+    return written
 
 
 def clock_ascii(seconds: int, band: str) -> str:
