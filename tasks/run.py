@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from joshua.curate.validate import prewarm_validation
+from joshua import sidecar
 from joshua.run import RunContext, open_run
 from joshua.settings import load_settings
 from joshua.store import abandon_run, commit_run, run_record
@@ -16,7 +16,7 @@ from schemas.records import Analysis, AssessmentParams, SourceOutcome, StageMetr
 def open_assessment_run(params: AssessmentParams) -> RunContext:
     """Read settings once and fix the run's id, clock, data and analyzer."""
     run = open_run(params, load_settings(data_dir=params.data_dir))
-    prewarm_validation()  # GX loads in its own process while the sources are collected
+    sidecar.prewarm()  # validation and chart libraries load in their own process during collection
     return run
 
 

@@ -8,13 +8,12 @@ analysis then says why, and the Claude spend of the attempt stays in the account
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anthropic
 import polars as pl
 
 from joshua.analyze.budget import Budget, Usage
 from joshua.analyze.cache import ReplyCache
-from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude
 from joshua.analyze.explain import explain_request, explanation_text
 from joshua.analyze.heuristic import analyze_heuristic
 from joshua.errors import AnalysisError, BudgetExceeded
@@ -22,9 +21,16 @@ from joshua.risk.assess import History
 from joshua.run import RunContext
 from schemas.records import Analysis
 
+if TYPE_CHECKING:
+    from joshua.analyze.claude import ClaudeSession
+
 
 def open_session(run: RunContext, api_key: str, month_to_date_usd: float) -> ClaudeSession:
     """The run's Claude session: one client (the SDK owns retries), budget, cache and breaker."""
+    import anthropic  # only runs that use Claude pay for loading the SDK
+
+    from joshua.analyze.claude import CircuitBreaker, ClaudeSession
+
     s = run.settings.claude
     client = anthropic.Anthropic(api_key=api_key, max_retries=s.max_retries, timeout=s.timeout_s)
     cache = ReplyCache(run.data_dir / "cache" / "claude", s.cache_ttl_hours) if run.use_cache else None
@@ -48,6 +54,8 @@ def analyze_run(
     heuristic = analyze_heuristic(articles, run.settings.analyze.reference_volume, run.settings.analyze.evidence_per_factor)
     if run.analyzer != "claude" or api_key is None:
         return heuristic
+    from joshua.analyze.claude import analyze_with_claude
+
     session = open_session(run, api_key, month_to_date_usd)
     try:
         analysis = analyze_with_claude(

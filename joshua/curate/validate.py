@@ -1,29 +1,22 @@
 """The articles contract, checked with the Great Expectations suite in `schemas/expectations/`.
 
-Great Expectations takes seconds and about 150 MB to load, so runs validate in one long-lived
-child process (`validate_articles_isolated`): its memory never counts against the flow process,
-and `prewarm_validation` lets it load while the flow waits for other things (Prefect's start-up,
-collection). The CLI starts fast because nothing here imports GX at module level.
+Great Expectations is imported inside `validate_articles` only, so the CLI starts fast; runs
+validate in the sidecar process (`validate_articles_isolated`, see joshua/sidecar.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
-import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
-from joshua.errors import JoshuaError, SchemaViolation
+from joshua import sidecar
+from joshua.errors import SchemaViolation
 
-VALIDATION_TIMEOUT_S = 300
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
+
 from schemas import EXPECTATIONS_DIR
 from schemas.records import Category
 
@@ -82,37 +75,8 @@ def articles_failures(path: Path, as_of: datetime) -> list[str]:
     return []
 
 
-def _load_great_expectations() -> None:
-    """Import GX in the validation process."""
-    import great_expectations  # noqa: F401
-
-
-def _validation_pool() -> ProcessPoolExecutor:
-    """The one validation process of this Python process, started on first use."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),  # never fork a threaded process
-                initializer=_load_great_expectations,
-            )
-        return _pool
-
-
-def prewarm_validation() -> None:
-    """Start the validation process now, so GX is loaded by the time articles need checking."""
-    _validation_pool().submit(_load_great_expectations)
-
-
 def validate_articles_isolated(path: Path, as_of: datetime) -> None:
-    """Validate an articles file in the validation process; raise SchemaViolation listing failures."""
-    global _pool
-    try:
-        failures = _validation_pool().submit(articles_failures, path, as_of).result(timeout=VALIDATION_TIMEOUT_S)
-    except BrokenProcessPool as exc:
-        with _pool_lock:
-            _pool = None  # the next run starts a fresh process
-        raise JoshuaError(f"the article validation process died: {exc}") from exc
+    """Validate an articles file in the sidecar process; raise SchemaViolation listing failures."""
+    failures = sidecar.call(articles_failures, path, as_of)
     if failures:
         raise SchemaViolation("articles", failures)

@@ -7,10 +7,8 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from joshua.reporting.charts import all_charts, to_svg
 from joshua.reporting.clock import clock_svg
 from joshua.reporting.data import ReportData
-from joshua.reporting.html import render_html
 from joshua.reporting.markdown import render_markdown
 from joshua.settings import RiskSettings
 
@@ -27,6 +25,9 @@ def _write_atomic(path: Path, text: str) -> Path:
 
 def write_report(data: ReportData, directory: Path, risk: RiskSettings, formats: Iterable[str] = FORMATS) -> dict[str, Path]:
     """Write the report in the given formats, named by run id; returns {format: path}."""
+    from joshua.reporting.charts import all_charts, to_svg  # altair and vl-convert: heavy, loaded on use
+    from joshua.reporting.html import render_html
+
     name = data.assessment.run_id
     formats = set(formats)
     written: dict[str, Path] = {}
