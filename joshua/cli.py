@@ -70,6 +70,10 @@ def _print_summary(summary: RunSummary) -> None:
     a = summary.assessment
     assert a is not None
     delta = "" if a.delta_seconds is None else f" ({a.delta_seconds:+d} s since the previous run)"
+    from joshua.reporting.clock import clock_ascii
+
+    console.print()
+    console.print(Text(clock_ascii(a.seconds_to_midnight, a.band)), highlight=False)
     console.print()
     console.print(
         f"[bold]{a.seconds_to_midnight} seconds to midnight[/] (95% interval {a.ci_seconds_low}–"
@@ -114,7 +118,8 @@ def _print_summary(summary: RunSummary) -> None:
     failed = [s for s in summary.sources if s.status == "failed"]
     if failed:
         console.print(f"\n[yellow]{len(failed)} source(s) failed:[/] " + "; ".join(s.error or s.source_id for s in failed))
-    console.print(f"\nReport:  {summary.report_path}")
+    report = Path(summary.report_path or "")
+    console.print(f"\nReport:  {report} (also {report.with_suffix('.html').name} and {report.with_suffix('.json').name})")
     console.print(f"Lake:    {summary.lake_path}")
     console.print(f"Catalog: duckdb {summary.catalog_path}")
 

@@ -10,6 +10,7 @@ top-level and take picklable arguments.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,12 +21,15 @@ from joshua.errors import JoshuaError
 
 T = TypeVar("T")
 TIMEOUT_S = 300
+SIDECAR_NICENESS = 10
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 
 
 def _load_libraries() -> None:
     """Import the heavy libraries and warm the chart renderer (runs in the sidecar)."""
+    # Loading competes for the CPU with Prefect's start-up, which the run waits on first: yield to it.
+    os.nice(SIDECAR_NICENESS)
     import great_expectations  # noqa: F401
     import vl_convert
 
