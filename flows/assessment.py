@@ -1,25 +1,19 @@
 """The nuclear-risk assessment flow: collect → curate → analyze → score → store → report."""
 
-from prefect import flow, unmapped
+from prefect import flow
 
-from joshua.collect.collector import Collection, open_client
+from flows.collection import collect_all
+from joshua.collect.collector import Collection
 from joshua.progress import StageTimer
-from joshua.run import FLOW_NAME, RunContext, run_summary
+from joshua.run import FLOW_NAME, run_summary
 from schemas.records import AssessmentParams, RunSummary
 from tasks.analyze import analyze_articles
-from tasks.collect import check_collection, collect
+from tasks.collect import check_collection
 from tasks.curate import curate_articles
 from tasks.report import publish_stage_table, report_assessment
 from tasks.run import commit_assessment_run, fail_assessment_run, open_assessment_run
 from tasks.score import score_assessment
 from tasks.store import store_assessment
-
-
-def collect_all(run: RunContext) -> Collection:
-    """Collect every source of the run in parallel through one HTTP client."""
-    with open_client(run) as client:
-        futures = collect.map(client=unmapped(client), source=run.sources, run=unmapped(run))
-        return Collection(outcomes=[future.result() for future in futures])
 
 
 @flow(name=FLOW_NAME, timeout_seconds=600)

@@ -24,12 +24,14 @@ from schemas.records import (
 )
 
 FLOW_NAME = "nuclear-risk-assessment"
+COLLECTION_FLOW_NAME = "nuclear-risk-collection"
 
 
 class RunContext(BaseModel):
     """What every stage of one run needs to know."""
 
     run_id: str
+    flow: str = FLOW_NAME
     started_at: datetime
     as_of: datetime
     settings: Settings
@@ -65,7 +67,9 @@ class RunContext(BaseModel):
         return self.data_dir / "joshua.duckdb"
 
 
-def open_run(params: AssessmentParams, settings: Settings, now: datetime | None = None) -> RunContext:
+def open_run(
+    params: AssessmentParams, settings: Settings, now: datetime | None = None, flow: str = FLOW_NAME
+) -> RunContext:
     """Fix a run's context; a bad snapshot, sources file or analyzer raises ConfigError."""
     started_at = now or datetime.now(UTC)
     run_id = params.run_id or new_run_id(started_at)
@@ -80,6 +84,7 @@ def open_run(params: AssessmentParams, settings: Settings, now: datetime | None 
     recorded = [s for s in sources if snapshot is None or snapshot.response_for(str(s.url)) is not None]
     return RunContext(
         run_id=run_id,
+        flow=flow,
         started_at=started_at,
         # Replays are judged as of the recording, so the same snapshot always gives the same result.
         as_of=snapshot.info.recorded_at if snapshot else started_at,

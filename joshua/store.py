@@ -11,7 +11,7 @@ import polars as pl
 from joshua.catalog import build_catalog, connect_lake
 from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
 from joshua.risk.assess import History
-from joshua.run import FLOW_NAME, RunContext
+from joshua.run import RunContext
 from schemas.records import Analysis, Assessment, SourceOutcome, StageMetrics
 from schemas.tables import STAGES, TABLES
 
@@ -119,7 +119,7 @@ def run_record(
     outcomes = [*outcomes, *run.skipped]
     row = {
         "run_id": run.run_id,
-        "flow": FLOW_NAME,
+        "flow": run.flow,
         "started_at": run.started_at,
         "ended_at": ended_at,
         "status": status,

@@ -258,23 +258,28 @@ class StageMetrics(BaseModel):
         self.cache_hits = getattr(result, "cache_hits", 0)
 
 
-class AssessmentParams(BaseModel):
-    """Parameters of one assessment run (rendered as a form in the Prefect UI)."""
+class CollectionParams(BaseModel):
+    """Parameters of a collection run (rendered as a form in the Prefect UI)."""
 
     snapshot: str | None = Field(
         default=None,
         description="Snapshot directory to replay; empty means the bundled sample unless `live`.",
     )
     live: bool = Field(default=False, description="Fetch the sources over the network.")
+    data_dir: str | None = Field(default=None, description="Where the run writes; default data/.")
+    run_id: str | None = Field(default=None, description="Rerun (replace) an earlier run id.")
+    min_sources: int | None = Field(default=None, ge=1, description="Fewest sources that must succeed.")
+
+
+class AssessmentParams(CollectionParams):
+    """Parameters of one assessment run (rendered as a form in the Prefect UI)."""
+
     analyzer: AnalyzerChoice = Field(
         default="auto", description="auto: Claude when a key is configured, else heuristic."
     )
     model: str | None = Field(default=None, description="Claude model id; default from joshua.toml.")
     consensus: int | None = Field(default=None, ge=1, le=7, description="Claude samples to combine.")
     use_cache: bool = Field(default=True, description="Reuse cached Claude replies within their TTL.")
-    data_dir: str | None = Field(default=None, description="Where the run writes; default data/.")
-    run_id: str | None = Field(default=None, description="Rerun (replace) an earlier run id.")
-    min_sources: int | None = Field(default=None, ge=1, description="Fewest sources that must succeed.")
 
 
 class EvidenceRef(BaseModel):

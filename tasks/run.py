@@ -6,23 +6,23 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from joshua import sidecar
-from joshua.run import RunContext, open_run
+from joshua.run import FLOW_NAME, RunContext, open_run
 from joshua.settings import load_settings
 from joshua.store import abandon_run, commit_run, run_record
 from schemas.records import Analysis, AssessmentParams, SourceOutcome, StageMetrics
 
 
 @task(cache_policy=NO_CACHE)
-def open_assessment_run(params: AssessmentParams) -> RunContext:
+def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> RunContext:
     """Read settings once and fix the run's id, clock, data and analyzer."""
-    run = open_run(params, load_settings(data_dir=params.data_dir))
+    run = open_run(params, load_settings(data_dir=params.data_dir), flow=flow)
     sidecar.prewarm()  # validation and chart libraries load in their own process during collection
     return run
 
 
 @task(cache_policy=NO_CACHE)
 def commit_assessment_run(
-    run: RunContext, stages: list[StageMetrics], outcomes: list[SourceOutcome], analysis: Analysis
+    run: RunContext, stages: list[StageMetrics], outcomes: list[SourceOutcome], analysis: Analysis | None = None
 ) -> None:
     """Commit the completed run: its `runs` row makes its rows visible, then the catalog refreshes."""
     record = run_record(

@@ -1,0 +1,220 @@
+"""The deployment path with real components: `prefect server start`, a process work pool, the
+deployments of prefect.yaml, a worker, and runs triggered through the Prefect client.
+
+The server and the worker are started here on 127.0.0.1 with a temporary PREFECT_HOME and stopped
+by their process ids (their whole process groups), also when a test fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from joshua.settings import PROJECT_ROOT
+from tests.conftest import SOURCES, sample_body
+
+PREFECT = str(Path(sys.executable).parent / "prefect")
+CONCURRENT_RUNS = 12
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a process and everything it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def rss_of_tree(root: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+                rss[int(entry.name)] = int((entry / "statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A real Prefect server, the `joshua` pool and queues, the deployments and a worker."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    logs = tmp_path_factory.mktemp("logs")
+    with (logs / "server.log").open("w") as log:  # the child keeps its own descriptor
+        server = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    worker = None
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"the Prefect server did not start: {(logs / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        for command in (
+            ["work-pool", "create", "joshua", "--type", "process"],
+            ["work-queue", "create", "assessments", "--pool", "joshua", "--limit", str(CONCURRENT_RUNS)],
+            ["work-queue", "create", "collection", "--pool", "joshua"],
+            ["--no-prompt", "deploy", "--all"],
+        ):
+            subprocess.run([PREFECT, *command], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120)
+        with (logs / "worker.log").open("w") as log:
+            worker = subprocess.Popen(
+                [PREFECT, "worker", "start", "--pool", "joshua", "--limit", str(CONCURRENT_RUNS + 2)],
+                env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        yield api, worker, logs
+    finally:
+        if worker is not None:
+            stop(worker)
+        stop(server)
+
+
+def client_call(api: str, function):
+    """Run an async Prefect client call against the test's server."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    async def call():
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            async with get_client() as client:
+                return await function(client)
+
+    return asyncio.run(call())
+
+
+def start_run(api: str, deployment: str, params: dict) -> str:
+    async def create(client):
+        found = await client.read_deployment_by_name(deployment)
+        run = await client.create_flow_run_from_deployment(found.id, parameters={"params": params})
+        return run.id
+
+    return client_call(api, create)
+
+
+def wait_for(api: str, run_ids: list, timeout: float = 900) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = client_call(api, lambda client: asyncio.gather(*(client.read_flow_run(i) for i in run_ids)))
+        if all(r.state and r.state.is_final() for r in runs) or time.monotonic() > deadline:
+            return runs
+        time.sleep(2)
+
+
+def test_ad_hoc_assessment_with_a_non_default_snapshot(cluster, tmp_path):
+    api, _, logs = cluster
+    snapshot = tmp_path / "snapshot"
+    (snapshot / "bodies").mkdir(parents=True)
+    entries = []
+    for source in ("reuters-nuclear", "bbc-world", "iaea-news", "gdelt-artlist"):
+        (snapshot / "bodies" / source).write_bytes(sample_body(source))
+        entries.append(
+            f'[[responses]]\nsource = "{source}"\nurl = "{SOURCES[source].url}"\nstatus = 200\n'
+            f'fetched_at = "2026-11-20T06:00:00Z"\nbody = "bodies/{source}"\n'
+        )
+    (snapshot / "snapshot.toml").write_text(
+        '[snapshot]\nname = "four-sources"\nrecorded_at = "2026-11-20T06:00:00Z"\n\n' + "\n".join(entries)
+    )
+    data_dir = tmp_path / "data"
+    params = {"snapshot": str(snapshot), "data_dir": str(data_dir)}
+    [run] = wait_for(api, [start_run(api, "nuclear-risk-assessment/ad-hoc-assessment", params)], timeout=300)
+    assert run.state.is_completed(), (logs / "worker.log").read_text()[-3000:]
+    assert run.parameters["params"]["snapshot"] == str(snapshot)
+
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    artifacts = client_call(
+        api, lambda c: c.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+    )
+    assert {"nuclear-risk-assessment", "nuclear-risk-assessment-stages", "nuclear-risk-assessment-report"} <= {
+        a.key for a in artifacts
+    }
+    with duckdb.connect(str(data_dir / "joshua.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT data_label FROM assessments").fetchone()[0].startswith("snapshot 'four-sources'")
+        assert con.execute("SELECT count(DISTINCT source_id) FROM raw_items").fetchone() == (4,)
+
+
+def test_hourly_collection_keeps_the_lake_warm(cluster, tmp_path):
+    api, _, logs = cluster
+    [run] = wait_for(api, [start_run(api, "nuclear-risk-collection/hourly-collection", {"data_dir": str(tmp_path)})], 300)
+    assert run.state.is_completed(), (logs / "worker.log").read_text()[-3000:]
+    with duckdb.connect(str(tmp_path / "joshua.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT flow, status FROM runs").fetchall() == [("nuclear-risk-collection", "completed")]
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] > 100
+        assert con.execute("SELECT count(*) FROM assessments").fetchone() == (0,)
+
+
+def test_twelve_assessments_at_once(cluster, tmp_path):
+    api, worker, logs = cluster
+    data_dir = tmp_path / "shared"
+    started = time.monotonic()
+    run_ids = [
+        start_run(api, "nuclear-risk-assessment/ad-hoc-assessment", {"data_dir": str(data_dir)})
+        for _ in range(CONCURRENT_RUNS)
+    ]
+    peak = 0
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        peak = max(peak, rss_of_tree(worker.pid))
+        runs = client_call(api, lambda client: asyncio.gather(*(client.read_flow_run(i) for i in run_ids)))
+        if all(r.state and r.state.is_final() for r in runs):
+            break
+        time.sleep(1)
+    wall = time.monotonic() - started
+    print(f"\n{CONCURRENT_RUNS} concurrent assessments: {wall:.0f} s wall, peak RSS of the worker and its flow processes {peak / 2**30:.2f} GiB")
+    assert all(r.state.is_completed() for r in runs), (logs / "worker.log").read_text()[-3000:]
+    with duckdb.connect(str(data_dir / "joshua.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM assessments").fetchone() == (12, 12)
+        per_run = con.execute("SELECT run_id, count(*) FROM raw_items GROUP BY run_id").fetchall()
+        assert len(per_run) == 12 and {n for _, n in per_run} == {184}
+        duplicates = con.execute(
+            "SELECT count(*) FROM (SELECT run_id, article_id FROM articles GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
+        assert duplicates == (0,)
+        assert con.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone() == (12,)
