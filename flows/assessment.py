@@ -10,6 +10,7 @@ from schemas.records import AssessmentParams, RunSummary
 from tasks.analyze import analyze_articles
 from tasks.collect import check_collection
 from tasks.curate import curate_articles
+from tasks.notify import notify_assessment, notify_failure
 from tasks.report import publish_stage_table, report_assessment
 from tasks.run import commit_assessment_run, fail_assessment_run, open_assessment_run
 from tasks.score import score_assessment
@@ -33,7 +34,9 @@ def assess(params: AssessmentParams = AssessmentParams()) -> RunSummary:
         publish_stage_table(run, timer.stages)
     except Exception as exc:
         fail_assessment_run(run, timer.stages, collection.outcomes, f"{type(exc).__name__}: {exc}")
+        notify_failure(run, f"{type(exc).__name__}: {exc}")
         raise
+    notify_assessment(run, assessment, collection)
     return run_summary(run, analysis, assessment, timer.stages, collection.outcomes, report_path, evidence)
 
 

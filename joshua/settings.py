@@ -87,6 +87,33 @@ class ClaudeSettings(BaseModel):
             raise ConfigError(f"no price for model {model!r} in [claude.prices] of joshua.toml") from None
 
 
+NOTIFICATION_EVENTS = (
+    "assessment.completed",
+    "assessment.failed",
+    "risk.level_change",
+    "risk.critical_change",
+    "data.source_failed",
+)
+
+
+class NotificationSettings(BaseModel):
+    """Where events go: a signed generic webhook, a Slack-compatible webhook, SMTP email."""
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    slack_webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    email_from: str = "joshua@localhost"
+    email_to: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=lambda: list(NOTIFICATION_EVENTS))
+    attempts: int = Field(default=3, ge=1, le=10, description="delivery attempts per event and channel")
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
 class RiskSettings(BaseModel):
     """Weights, bands and the clock mapping (DESIGN decisions 2-4)."""
 
@@ -139,6 +166,7 @@ class Settings(BaseSettings):
     curate: CurateSettings = CurateSettings()
     analyze: AnalyzeSettings = AnalyzeSettings()
     claude: ClaudeSettings = ClaudeSettings()
+    notifications: NotificationSettings = NotificationSettings()
     risk: RiskSettings = RiskSettings()
 
     @classmethod

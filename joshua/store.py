@@ -10,6 +10,7 @@ import polars as pl
 
 from joshua.catalog import build_catalog, connect_lake
 from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
+from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
 from schemas.records import Analysis, Assessment, SourceOutcome, StageMetrics
@@ -163,3 +164,15 @@ def abandon_run(run: RunContext, record: pl.DataFrame) -> None:
     """Drop a failed run's staged files and commit its `runs` row with status `failed`."""
     discard(run.staging_dir)
     commit_run(run, record)
+
+
+def record_deliveries(run: RunContext, deliveries: Sequence[Delivery], sent_at: datetime) -> None:
+    """Append a run's notification deliveries to the lake's log and refresh the catalog."""
+    if not deliveries:
+        return
+    frame = pl.DataFrame(
+        [{"run_id": run.run_id, "event_id": d.event_id, "sent_at": sent_at, **d.__dict__} for d in deliveries],
+        schema=TABLES["notifications"],
+    )
+    write_parquet_atomic(frame, table_path(run.lake_dir, "notifications", run.run_id))
+    build_catalog(run.lake_dir, run.catalog_path)

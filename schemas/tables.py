@@ -125,6 +125,19 @@ ALERTS = pl.Schema(
     }
 )
 
+NOTIFICATIONS = pl.Schema(
+    {
+        "run_id": pl.String,
+        "event": pl.String,
+        "event_id": pl.String,
+        "channel": pl.String,
+        "ok": pl.Boolean,
+        "attempts": pl.Int32,
+        "error": pl.String,
+        "sent_at": UTC_TS,
+    }
+)
+
 SOURCE_OUTCOME = pl.Struct(
     {
         "source_id": pl.String,
@@ -178,5 +191,6 @@ TABLES: dict[str, pl.Schema] = {
     "assessments": ASSESSMENTS,
     "risk_factors": RISK_FACTORS,
     "alerts": ALERTS,
+    "notifications": NOTIFICATIONS,
     "runs": RUNS,
 }

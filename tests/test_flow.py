@@ -1,6 +1,7 @@
 """The assessment flow on a real (temporary) Prefect server: lake, catalog, artifacts, failures."""
 
 import asyncio
+import json
 
 import duckdb
 import polars as pl
@@ -135,3 +136,24 @@ def test_too_few_sources_fail_the_run_and_leave_nothing_partial(data_dir, make_s
     runs = pl.read_parquet(next(lake.rglob("*.parquet")))
     assert runs["status"].to_list() == ["failed"] and "InsufficientData" in runs["errors"][0][-1]
     assert not (data_dir / "staging").exists() or not any((data_dir / "staging").iterdir())
+
+
+def test_notifications_are_sent_and_logged_and_never_fail_the_run(data_dir, make_snapshot, monkeypatch):
+    from tests.test_notify import Receiver
+
+    hook, down = Receiver(), Receiver([500] * 9)
+    try:
+        monkeypatch.setenv("JOSHUA_NOTIFICATIONS__WEBHOOK_URL", hook.url)
+        monkeypatch.setenv("JOSHUA_NOTIFICATIONS__WEBHOOK_SECRET", "s3cret")
+        monkeypatch.setenv("JOSHUA_NOTIFICATIONS__SLACK_WEBHOOK_URL", down.url)
+        summary = assess(AssessmentParams(data_dir=str(data_dir)))
+        assert [json.loads(body)["event"] for _, body in hook.requests] == ["assessment.completed"]
+        rows = query(summary, "SELECT event, channel, ok, attempts FROM notifications ORDER BY channel")
+        assert rows == [("assessment.completed", "slack", False, 3), ("assessment.completed", "webhook", True, 1)]
+        snapshot = make_snapshot({"reuters-nuclear": {"body": sample_body("reuters-nuclear")}})
+        with pytest.raises(InsufficientData):
+            assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(snapshot)))
+        assert json.loads(hook.requests[-1][1])["event"] == "assessment.failed"
+    finally:
+        hook.close()
+        down.close()

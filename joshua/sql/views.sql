@@ -23,3 +23,7 @@ WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
 CREATE OR REPLACE VIEW alerts AS
 SELECT * EXCLUDE (date) FROM {alerts}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+
+-- The delivery log of notifications (kept for failed runs too: it records what was sent).
+CREATE OR REPLACE VIEW notifications AS
+SELECT * EXCLUDE (date) FROM {notifications};
