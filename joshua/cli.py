@@ -401,6 +401,44 @@ def export(
             console.print(f"{rows:>8} rows  {path}")
 
 
+@app.command()
+def metrics(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Print Prometheus metrics computed from the lake (text exposition format)."""
+    import sys
+
+    from joshua.catalog import connect_lake
+    from joshua.metrics import render_metrics
+    from joshua.settings import load_settings
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    with connect_lake(settings.data_dir / "lake") as con:
+        sys.stdout.write(render_metrics(con).decode())
+
+
+@app.command()
+def diagnose(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Check configuration, data directory, lake and catalog, Prefect, credentials and sources."""
+    from joshua.diagnose import diagnose as run_checks
+    from joshua.diagnose import overall
+
+    checks = run_checks(data_dir, os.environ.get("PREFECT_API_URL"))
+    marks = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+    for check in checks:
+        console.print(f"{marks[check.status]} {check.name}: ", end="")
+        console.print(check.detail, markup=False, highlight=False)
+    status = overall(checks)
+    console.print(f"\nOverall Status: [bold]{status}[/]")
+    if status == "NOT READY":
+        raise typer.Exit(EXIT_CONFIG)
+
+
 class Confidence(StrEnum):
     c80 = "80"
     c90 = "90"

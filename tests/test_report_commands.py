@@ -105,3 +105,32 @@ def test_the_html_report_renders_in_headless_chromium(assessed, tmp_path):
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", hostile.as_uri()], capture_output=True, text=True, timeout=120)
     assert "<script" not in dom.stdout.split("</head>", 1)[1]  # the article's script is text, not an element
     assert "&lt;script&gt;alert" in dom.stdout and HOSTILE.split(" |")[0] not in dom.stdout.replace("&lt;", "<x")
+
+
+def test_metrics_from_the_lake(assessed):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    result = invoke("metrics", "--data-dir", str(assessed[0]))
+    assert result.exit_code == 0
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(result.stdout)
+        for s in family.samples
+    }
+    assert samples[("joshua_assessments_total", (("status", "completed"),))] == 2
+    assert samples[("joshua_seconds_to_midnight", ())] == assessed[2].assessment.seconds_to_midnight
+    assert samples[("joshua_source_items_total", (("source", "tass"),))] == 2 * 19
+    assert samples[("joshua_assessment_duration_seconds_count", ())] == 2
+    assert ("joshua_claude_cost_usd_total", ()) in samples and ("joshua_cache_total", (("cache", "http"), ("result", "miss"))) in samples
+
+
+def test_diagnose(assessed, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-value-not-printed")
+    ready = invoke("diagnose", "--data-dir", str(assessed[0]))
+    assert ready.exit_code == 0 and "Overall Status: READY" in ready.stdout
+    assert "ANTHROPIC_API_KEY set" in ready.stdout and "sk-ant-secret" not in ready.stdout
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    broken = invoke("diagnose", "--data-dir", str(tmp_path))
+    assert broken.exit_code == EXIT_CONFIG and "Overall Status: NOT READY" in broken.stdout
+    assert "is not reachable" in broken.stdout and "empty: run `joshua assess`" in broken.stdout
