@@ -21,6 +21,7 @@ from joshua.errors import ConfigError, JoshuaError
 from schemas.records import AssessmentParams, RunSummary, StageMetrics
 
 if TYPE_CHECKING:
+    from joshua.settings import Settings
     from joshua.simulate import SimulationSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -58,6 +59,16 @@ class StageProgress:
             completed=1,
             description=f"{metrics.stage:<8} {metrics.seconds:6.2f} s  {metrics.items_in} in → {metrics.items_out} out",
         )
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    """Settings for a command, or a one-line configuration error (exit 2)."""
+    from joshua.settings import load_settings
+
+    try:
+        return load_settings(data_dir=data_dir)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -214,12 +225,8 @@ def db_rebuild(
 ) -> None:
     """Rebuild data/joshua.duckdb: views and macros over the lake (safe while a flow writes)."""
     from joshua.catalog import build_catalog
-    from joshua.settings import load_settings
 
-    try:
-        settings = load_settings(data_dir=data_dir)
-    except ConfigError as exc:
-        raise _fail(str(exc), EXIT_CONFIG) from None
+    settings = _settings(data_dir)
     catalog = build_catalog(settings.data_dir / "lake", settings.data_dir / "joshua.duckdb")
     console.print(f"rebuilt {catalog}")
 
@@ -385,16 +392,12 @@ def export(
     """Export the lake's tables (completed runs only, like the views) to CSV, JSON lines or Parquet."""
     from joshua.catalog import connect_lake
     from joshua.export import EXPORTABLE, export_tables
-    from joshua.settings import load_settings
 
     chosen = tables or [t for t in EXPORTABLE if t != "raw_items"]
     unknown = sorted(set(chosen) - set(EXPORTABLE))
     if unknown:
         raise _fail(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(EXPORTABLE)}", EXIT_CONFIG)
-    try:
-        settings = load_settings(data_dir=data_dir)
-    except ConfigError as exc:
-        raise _fail(str(exc), EXIT_CONFIG) from None
+    settings = _settings(data_dir)
     directory = output or settings.data_dir / "export"
     with connect_lake(settings.data_dir / "lake") as con:
         for path, rows in export_tables(con, chosen, format_.value, directory):
@@ -410,12 +413,8 @@ def metrics(
 
     from joshua.catalog import connect_lake
     from joshua.metrics import render_metrics
-    from joshua.settings import load_settings
 
-    try:
-        settings = load_settings(data_dir=data_dir)
-    except ConfigError as exc:
-        raise _fail(str(exc), EXIT_CONFIG) from None
+    settings = _settings(data_dir)
     with connect_lake(settings.data_dir / "lake") as con:
         sys.stdout.write(render_metrics(con).decode())
 
