@@ -41,18 +41,25 @@ def _relation(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> str:
     return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
 
 
-def create_views(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
-    """Create (or replace) the lake's views, then the named history views and macros."""
-    relations = {table: _relation(con, lake, table) for table in TABLES}
+def create_views(con: duckdb.DuckDBPyConnection, lake: Path, only: frozenset[str] | None = None) -> None:
+    """Create (or replace) the lake's views, then the named history views and macros.
+
+    With `only`, the other tables get empty views (their files are never opened; a view binds by
+    reading every file's footer) and the history views are skipped: a run's own lookups stay fast
+    however many runs the lake holds.
+    """
+    wanted = TABLES if only is None else {"runs", *only}
+    relations = {table: _relation(con, lake, table) if table in wanted else _empty_relation(con, table) for table in TABLES}
     con.execute(VIEWS_SQL.format(**relations))
-    con.execute(HISTORY_SQL.replace("{nuclear_forces}", str(NUCLEAR_FORCES).replace("'", "''")))
+    if only is None:
+        con.execute(HISTORY_SQL.replace("{nuclear_forces}", str(NUCLEAR_FORCES).replace("'", "''")))
 
 
-def connect_lake(lake: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the lake's views, for reading inside a run."""
+def connect_lake(lake: Path, only: frozenset[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the lake's views (all, or `only` these tables and runs)."""
     con = duckdb.connect()
     con.execute("SET parquet_metadata_cache = true")  # repeated queries skip re-reading file footers
-    create_views(con, lake)
+    create_views(con, lake, only)
     return con
 
 

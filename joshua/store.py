@@ -16,6 +16,7 @@ from joshua.run import RunContext
 from schemas.records import Analysis, Assessment, SourceOutcome, StageMetrics
 from schemas.tables import STAGES, TABLES
 
+HISTORY_TABLES = frozenset({"assessments", "risk_factors"})
 HISTORY_SQL = """
 SELECT assessment_id, base_score, seconds_to_midnight, confidence_score, trend, band
 FROM assessments
@@ -38,13 +39,13 @@ WHERE started_at >= date_trunc('month', $now::TIMESTAMPTZ) AND run_id <> $run_id
 
 def month_to_date_spend(run: RunContext) -> float:
     """Dollars spent on Claude this calendar month by earlier runs, failed ones included."""
-    with connect_lake(run.lake_dir) as con:
+    with connect_lake(run.lake_dir, only=frozenset()) as con:
         return float(con.execute(MONTH_SPEND_SQL, {"now": run.started_at, "run_id": run.run_id}).fetchone()[0])
 
 
 def load_history(run: RunContext) -> History:
     """The earlier committed assessments (this run's id excluded), oldest first."""
-    with connect_lake(run.lake_dir) as con:
+    with connect_lake(run.lake_dir, only=HISTORY_TABLES) as con:
         rows = con.execute(HISTORY_SQL, {"run_id": run.run_id}).fetchall()
         factor_rows = con.execute(FACTOR_HISTORY_SQL, {"run_id": run.run_id}).fetchall()
     order = {row[0]: position for position, row in enumerate(rows)}

@@ -7,6 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from joshua.analyze.stage import analyze_run
 from joshua.curate.stage import CurateResult
+from joshua.risk.assess import History
 from joshua.run import RunContext
 from joshua.settings import Settings
 from joshua.store import load_history, month_to_date_spend
@@ -27,5 +28,6 @@ def anthropic_key(settings: Settings) -> str | None:
 @task(cache_policy=NO_CACHE)
 def analyze_articles(run: RunContext, curated: CurateResult) -> Analysis:
     """Rate the eight risk categories from the run's articles (Claude or the heuristic)."""
-    key = anthropic_key(run.settings) if run.analyzer == "claude" else None
-    return analyze_run(run, Path(curated.path), key, load_history(run), month_to_date_spend(run))
+    if run.analyzer != "claude":
+        return analyze_run(run, Path(curated.path), None, History(), 0.0)
+    return analyze_run(run, Path(curated.path), anthropic_key(run.settings), load_history(run), month_to_date_spend(run))
