@@ -8,7 +8,7 @@ from schemas.records import AssessmentParams
 from tests.fake_anthropic import FakeAnthropic, error
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-SECRET = "sk-ant-test-DO-NOT-LEAK-0123456789"
+SECRET = "fake-test-key-DO-NOT-LEAK-0123456789"
 
 
 @pytest.fixture

@@ -125,10 +125,10 @@ def test_metrics_from_the_lake(assessed):
 
 
 def test_diagnose(assessed, tmp_path, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-value-not-printed")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "fake-secret-value-not-printed")
     ready = invoke("diagnose", "--data-dir", str(assessed[0]))
     assert ready.exit_code == 0 and "Overall Status: READY" in ready.stdout
-    assert "ANTHROPIC_API_KEY set" in ready.stdout and "sk-ant-secret" not in ready.stdout
+    assert "ANTHROPIC_API_KEY set" in ready.stdout and "fake-secret-value" not in ready.stdout
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     broken = invoke("diagnose", "--data-dir", str(tmp_path))
