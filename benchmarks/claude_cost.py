@@ -47,7 +47,6 @@ def main() -> None:
                     session,
                     model=claude.model,
                     consensus=consensus,
-                    min_relevance=settings.curate.min_relevance,
                 )
             u = session.budget.usage
             print(

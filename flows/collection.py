@@ -1,8 +1,8 @@
-"""The collection flow: collect → curate → store, keeping the lake (and later the HTTP cache) warm."""
+"""The collection flow: collect → curate → store, keeping the lake and the HTTP cache warm."""
 
 from prefect import flow, unmapped
 
-from joshua.collect.collector import Collection, open_client
+from joshua.collect.collector import Collection, open_fetcher
 from joshua.progress import StageTimer
 from joshua.run import COLLECTION_FLOW_NAME, RunContext
 from schemas.records import AssessmentParams, CollectionParams
@@ -13,9 +13,9 @@ from tasks.store import publish_collection
 
 
 def collect_all(run: RunContext) -> Collection:
-    """Collect every source of the run in parallel through one HTTP client."""
-    with open_client(run) as client:
-        futures = collect.map(client=unmapped(client), source=run.sources, run=unmapped(run))
+    """Collect every source of the run in parallel through one fetch layer (one HTTP client)."""
+    with open_fetcher(run) as fetcher:
+        futures = collect.map(fetcher=unmapped(fetcher), source=run.sources, run=unmapped(run))
         return Collection(outcomes=[future.result() for future in futures])
 
 

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from joshua.lake import has_files, table_glob
+from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from schemas.tables import TABLES
 
 # Written in an older storage format so that the DuckDB command line (PyPI's duckdb-cli, 1.x)
@@ -22,7 +23,8 @@ CATALOG_STORAGE_VERSION = "v1.2.0"
 SQL_DIR = Path(__file__).parent / "sql"
 VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
 HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
-NUCLEAR_FORCES = Path(__file__).resolve().parents[1] / "data" / "reference" / "nuclear_forces.csv"
+# The reference CSVs that history.sql reads, by the placeholder it names them with.
+REFERENCE_FILES = {"{nuclear_forces}": NUCLEAR_FORCES, "{arms_control_treaties}": ARMS_CONTROL_TREATIES}
 
 
 def _empty_relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -41,6 +43,14 @@ def _relation(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> str:
     return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
 
 
+def history_sql() -> str:
+    """history.sql with the reference files' paths filled in as SQL string literals' contents."""
+    sql = HISTORY_SQL
+    for placeholder, path in REFERENCE_FILES.items():
+        sql = sql.replace(placeholder, str(path).replace("'", "''"))
+    return sql
+
+
 def create_views(con: duckdb.DuckDBPyConnection, lake: Path, only: frozenset[str] | None = None) -> None:
     """Create (or replace) the lake's views, then the named history views and macros.
 
@@ -52,7 +62,7 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Path, only: frozenset[str
     relations = {table: _relation(con, lake, table) if table in wanted else _empty_relation(con, table) for table in TABLES}
     con.execute(VIEWS_SQL.format(**relations))
     if only is None:
-        con.execute(HISTORY_SQL.replace("{nuclear_forces}", str(NUCLEAR_FORCES).replace("'", "''")))
+        con.execute(history_sql())
 
 
 def connect_lake(lake: Path, only: frozenset[str] | None = None) -> duckdb.DuckDBPyConnection:

@@ -149,7 +149,9 @@ def assess(
     analyzer: Annotated[Analyzer, typer.Option(help="auto: Claude when a key is set, else heuristic.")] = Analyzer.auto,
     model: Annotated[str | None, typer.Option(help="Claude model id (default from joshua.toml).")] = None,
     consensus: Annotated[int | None, typer.Option(min=1, max=7, help="Claude samples to combine.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached Claude replies.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not reuse cached Claude replies or HTTP responses.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     data_dir: Annotated[
         Path | None,
@@ -229,6 +231,39 @@ def db_rebuild(
     settings = _settings(data_dir)
     catalog = build_catalog(settings.data_dir / "lake", settings.data_dir / "joshua.duckdb")
     console.print(f"rebuilt {catalog}")
+
+
+snapshot_app = typer.Typer(help="Recorded source responses for offline replays.", no_args_is_help=True)
+app.add_typer(snapshot_app, name="snapshot")
+
+
+@snapshot_app.command("record")
+def snapshot_record(
+    name: Annotated[str, typer.Argument(help="Snapshot name; it is written to DATA_DIR/snapshots/NAME unless --out.")],
+    sources: Annotated[
+        str | None, typer.Option(help="Comma-separated source ids (default: every enabled source).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory to write (must not exist).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Fetch the sources live and record their responses as a snapshot that replays offline."""
+    from joshua.collect.record import record_snapshot
+
+    settings = _settings(data_dir)
+    ids = [part.strip() for part in sources.split(",") if part.strip()] if sources else None
+    try:
+        with errors.status(f"recording snapshot {name}…"):
+            recording = record_snapshot(name, settings, ids, out)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    for source in recording.sources:
+        line = f"{source.source_id:<26} {source.responses} responses, {source.items} items"
+        console.print(line + (f"  [red]{'; '.join(source.errors)}[/red]" if source.errors else ""), highlight=False)
+    recorded = sum(source.responses > 0 for source in recording.sources)
+    console.print(f"recorded {recorded} of {len(recording.sources)} sources into {recording.directory}")
+    console.print(f"replay it with: joshua assess --snapshot {recording.directory}")
+    if recorded == 0:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command()

@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from joshua.analyze import resolve_analyzer
-from joshua.collect.snapshot import load_snapshot
+from joshua.collect.endpoints import source_requests
+from joshua.collect.snapshot import Snapshot, load_snapshot
+from joshua.curate.lexicon import load_lexicon
 from joshua.lake import new_run_id, run_date
 from joshua.settings import Settings
 from joshua.sources import load_sources
@@ -43,8 +45,10 @@ class RunContext(BaseModel):
     consensus: int
     use_cache: bool
     min_sources: int
+    declared: list[Source]
     sources: list[Source]
     skipped: list[SourceOutcome]
+    keywords: dict[str, list[str]]
 
     @property
     def data_dir(self) -> Path:
@@ -81,7 +85,8 @@ def open_run(
     if analyzer == "claude":
         settings.claude.price(model)  # a model without a price cannot be budgeted: refuse it now
     snapshot = None if params.live else load_snapshot(Path(params.snapshot or settings.sample_snapshot))
-    recorded = [s for s in sources if snapshot is None or snapshot.response_for(str(s.url)) is not None]
+    keywords = load_lexicon(settings.lexicon_file).keywords
+    reasons = {source.id: why_skipped(source, snapshot, settings, keywords) for source in sources}
     return RunContext(
         run_id=run_id,
         flow=flow,
@@ -97,13 +102,30 @@ def open_run(
         consensus=params.consensus or settings.claude.consensus,
         use_cache=params.use_cache,
         min_sources=params.min_sources or settings.collect.min_sources,
-        sources=recorded,
+        declared=sources,
+        sources=[source for source in sources if reasons[source.id] is None],
         skipped=[
-            SourceOutcome(source_id=source.id, status="skipped", error="no recorded response in the snapshot")
-            for source in sources
-            if source not in recorded
+            SourceOutcome(source_id=source_id, status="skipped", error=reason)
+            for source_id, reason in reasons.items()
+            if reason is not None
         ],
+        keywords=keywords,
     )
+
+
+def why_skipped(source: Source, snapshot: Snapshot | None, settings: Settings, keywords: dict[str, list[str]]) -> str | None:
+    """Why a run cannot collect a source, or None when it can.
+
+    Live, a source whose credential is missing is skipped with "needs credential", never failed;
+    a replay skips the sources the snapshot holds no response for (it needs no credentials).
+    """
+    if snapshot is not None:
+        urls = [request.url for request in source_requests(source, keywords)]
+        recorded = any(snapshot.response_for(url) is not None for url in urls)
+        return None if recorded else "no recorded response in the snapshot"
+    if source.credential and settings.credential(source.credential) is None:
+        return f"needs credential: set {source.credential} to collect it"
+    return None
 
 
 def run_summary(

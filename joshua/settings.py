@@ -27,19 +27,27 @@ DEFAULT_CONFIG_FILE = PROJECT_ROOT / "joshua.toml"
 
 
 class CollectSettings(BaseModel):
-    """How sources are fetched."""
+    """How sources are fetched: limits, politeness, retries (DESIGN decision 10: here only) and cache."""
 
     min_sources: int = Field(default=3, ge=1)
     max_workers: int = Field(default=8, ge=1, le=64)
     user_agent: str = "JOSHUA/0.1 (open-source nuclear-risk monitor; python-httpx)"
-    max_body_bytes: int = Field(default=10_000_000, gt=0)
+    max_body_bytes: int = Field(default=10_000_000, gt=0, description="cap on a decompressed body")
     max_text_chars: int = Field(default=5_000, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=10, description="tries per request on 429, 5xx and transport errors")
+    backoff_s: float = Field(default=1.0, ge=0, description="first retry delay; doubles each retry, plus 0-1 s jitter")
+    max_backoff_s: float = Field(default=30.0, ge=0)
+    max_retry_after_s: float = Field(default=60.0, ge=0, description="a longer Retry-After fails the source instead")
+    max_redirects: int = Field(default=5, ge=0)
+    http_cache: bool = Field(default=True, description="conditional GETs and fresh reuse from data/cache/http/")
 
 
 class CurateSettings(BaseModel):
     """How raw items become articles."""
 
-    min_relevance: float = Field(default=0.3, ge=0, le=1)
+    min_relevance: float = Field(default=0.3, ge=0, le=1, description="below it an article is kept but not evidence")
+    simhash_threshold: float = Field(default=0.85, ge=0.5, lt=1, description="similarity above which items are near-duplicates")
+    lookback_days: float = Field(default=7.0, ge=0, description="earlier runs' articles that count as already seen")
 
 
 class AnalyzeSettings(BaseModel):
@@ -162,6 +170,10 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("JOSHUA_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
+    newsapi_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("JOSHUA_NEWSAPI_KEY", "NEWSAPI_KEY"))
+    x_bearer_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("JOSHUA_X_BEARER_TOKEN", "X_BEARER_TOKEN")
+    )
     collect: CollectSettings = CollectSettings()
     curate: CurateSettings = CurateSettings()
     analyze: AnalyzeSettings = AnalyzeSettings()
@@ -180,6 +192,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         config_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file))
+
+
+    def credential(self, name: str) -> str | None:
+        """The value of a source's credential (named by its environment variable), or None."""
+        secret = {"NEWSAPI_KEY": self.newsapi_key, "X_BEARER_TOKEN": self.x_bearer_token}.get(name)
+        return secret.get_secret_value() if secret else None
 
 
 def load_settings(**overrides: Any) -> Settings:

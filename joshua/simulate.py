@@ -18,12 +18,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from joshua.analyze.heuristic import analyze_heuristic
 from joshua.catalog import connect_lake
-from joshua.collect.collector import fetch_raw_items
-from joshua.collect.fetch import build_client
-from joshua.collect.snapshot import SnapshotTransport, load_snapshot
+from joshua.collect.collector import collect_sample_items
+from joshua.collect.snapshot import load_snapshot
 from joshua.curate.lexicon import load_lexicon
 from joshua.curate.pipeline import curate
-from joshua.errors import ConfigError, SourceError
+from joshua.curate.reliability import reliability_frame
+from joshua.errors import ConfigError
+from joshua.reference import load_reference
 from joshua.risk.assess import escalation_inputs
 from joshua.risk.clock import band_for, seconds_to_midnight
 from joshua.risk.escalation import EVENTS, Z_SCORES, EscalationResult, simulate_escalation, wilson_interval
@@ -96,30 +97,30 @@ def latest_ratings(settings: Settings) -> tuple[list[FactorRating], str] | None:
 def sample_articles(settings: Settings) -> tuple[pl.DataFrame, datetime]:
     """The bundled sample's curated articles and its recording time, computed in-process."""
     snapshot = load_snapshot(settings.sample_snapshot)
-    sources = [s for s in load_sources(settings.sources_file) if snapshot.response_for(str(s.url)) is not None]
-    frames = []
-    with build_client(settings.collect.user_agent, SnapshotTransport(snapshot)) as client:
-        for source in sources:
-            try:
-                frames.append(fetch_raw_items(client, source, settings.collect, "sample")[0])
-            except SourceError:
-                continue  # as in a run: one bad source does not stop the others
-    reliability = pl.LazyFrame({"source_id": [s.id for s in sources], "reliability": [s.reliability for s in sources]})
+    sources = load_sources(settings.sources_file)
+    lexicon = load_lexicon(settings.lexicon_file)
+    raw = collect_sample_items(snapshot, sources, lexicon.keywords, settings.collect)
     articles = curate(
-        pl.concat(frames).lazy(),
-        reliability,
-        load_lexicon(settings.lexicon_file),
+        raw.lazy(),
+        reliability_frame(sources, {}),
+        lexicon,
         run_id="sample",
         as_of=snapshot.info.recorded_at,
         min_relevance=settings.curate.min_relevance,
+        simhash_threshold=settings.curate.simhash_threshold,
     ).collect()
     return articles, snapshot.info.recorded_at
 
 
 def sample_ratings(settings: Settings) -> tuple[list[FactorRating], str]:
     """Heuristic ratings of the bundled sample snapshot (nothing is written)."""
-    articles, _ = sample_articles(settings)
-    analysis = analyze_heuristic(articles, settings.analyze.reference_volume, settings.analyze.evidence_per_factor)
+    articles, recorded_at = sample_articles(settings)
+    analysis = analyze_heuristic(
+        articles.filter(pl.col("evidence")),
+        settings.analyze.reference_volume,
+        settings.analyze.evidence_per_factor,
+        load_reference(recorded_at.date()),
+    )
     return analysis.factors, "bundled sample snapshot (no assessment in the lake yet)"
 
 

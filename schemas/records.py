@@ -63,11 +63,11 @@ _CONFIDENCE_FLOORS = [
 Trend = Literal["rising", "falling", "stable", "insufficient"]
 AlertLevel = Literal["Info", "Warning", "Severe", "Critical", "Apocalyptic"]
 AnalyzerChoice = Literal["auto", "claude", "heuristic"]
-SourceKind = Literal["feed", "gdelt_artlist"]
+SourceKind = Literal["feed", "gdelt_artlist", "gdelt_timeline", "federal_register", "newsapi", "reddit", "x_search"]
 
 
 class Source(BaseModel):
-    """One declared source from `data/sources.toml`."""
+    """One declared source from `data/sources.toml` (the file's header documents each field)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -75,10 +75,18 @@ class Source(BaseModel):
     name: str
     kind: SourceKind
     url: HttpUrl
+    params: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
+    keywords: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    credential: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
     reliability: float = Field(ge=0, le=1)
+    editorial_independence: float = Field(default=0.7, ge=0, le=1)
+    methodology_transparency: float = Field(default=0.7, ge=0, le=1)
     categories: tuple[Category, ...] = ()
     enabled: bool = True
     timeout_s: float = Field(default=30.0, gt=0)
+    rate_limit_s: float = Field(default=1.0, ge=0, description="fewest seconds between requests to its host")
+    cache_ttl_s: float = Field(default=3600.0, ge=0, description="how long a fetched body is reused unasked")
 
 
 class RawItem(BaseModel):
@@ -93,17 +101,31 @@ class RawItem(BaseModel):
     language: str | None = None
 
 
+class Signal(BaseModel):
+    """One point of a time series a source publishes (GDELT's tone and volume timelines)."""
+
+    source_id: str
+    series: str
+    at: datetime
+    value: float
+
+
 class SourceOutcome(BaseModel):
-    """What collecting one source produced."""
+    """What collecting one source produced, and what its requests cost."""
 
     source_id: str
     status: Literal["ok", "failed", "skipped"]
     items: int = 0
     http_status: int | None = None
-    bytes: int = 0
+    bytes: int = Field(default=0, description="body bytes received over the network")
     seconds: float = 0.0
     error: str | None = None
     path: str | None = None
+    fetches: int = Field(default=0, description="URLs the source needed")
+    requests: int = Field(default=0, description="HTTP requests sent, retries included")
+    not_modified: int = Field(default=0, description="304 answers to conditional requests")
+    cache_hits: int = Field(default=0, description="URLs served from the HTTP cache (fresh or revalidated)")
+    retries: int = 0
 
 
 class FactorRating(BaseModel):
@@ -279,7 +301,7 @@ class AssessmentParams(CollectionParams):
     )
     model: str | None = Field(default=None, description="Claude model id; default from joshua.toml.")
     consensus: int | None = Field(default=None, ge=1, le=7, description="Claude samples to combine.")
-    use_cache: bool = Field(default=True, description="Reuse cached Claude replies within their TTL.")
+    use_cache: bool = Field(default=True, description="Reuse cached Claude replies and HTTP responses within their TTL.")
 
 
 class EvidenceRef(BaseModel):

@@ -21,6 +21,41 @@ RAW_ITEMS = pl.Schema(
     }
 )
 
+SIGNALS = pl.Schema(
+    {
+        "run_id": pl.String,
+        "source_id": pl.String,
+        "series": pl.String,
+        "at": UTC_TS,
+        "value": pl.Float64,
+    }
+)
+
+SOURCES = pl.Schema(
+    {
+        "run_id": pl.String,
+        "source_id": pl.String,
+        "kind": pl.String,
+        "url": pl.String,
+        "categories": pl.List(pl.String),
+        "base_reliability": pl.Float64,
+        "current_reliability": pl.Float64,
+        "rate_limit_s": pl.Float64,
+        "cache_ttl_s": pl.Float64,
+        "needs_credential": pl.String,
+        "status": pl.String,
+        "error": pl.String,
+        "consecutive_failures": pl.Int32,
+        "last_success_at": UTC_TS,
+        "last_failure_at": UTC_TS,
+        "attempts": pl.Int64,
+        "successes": pl.Int64,
+        "articles_seen": pl.Int64,
+        "articles_corroborated": pl.Int64,
+        "updated_at": UTC_TS,
+    }
+)
+
 ARTICLES = pl.Schema(
     {
         "article_id": pl.String,
@@ -31,7 +66,10 @@ ARTICLES = pl.Schema(
         "text": pl.String,
         "published_at": UTC_TS,
         "content_hash": pl.String,
+        "simhash": pl.UInt64,
         "duplicate_of": pl.String,
+        "corroboration": pl.Int32,
+        "evidence": pl.Boolean,
         "relevance": pl.Float64,
         "categories": pl.List(pl.String),
         "escalation": pl.Float64,
@@ -147,6 +185,11 @@ SOURCE_OUTCOME = pl.Struct(
         "bytes": pl.Int64,
         "seconds": pl.Float64,
         "error": pl.String,
+        "fetches": pl.Int64,
+        "requests": pl.Int64,
+        "not_modified": pl.Int64,
+        "cache_hits": pl.Int64,
+        "retries": pl.Int64,
     }
 )
 
@@ -170,6 +213,7 @@ RUNS = pl.Schema(
         **{f"{stage}_items_in": pl.Int64 for stage in STAGES},
         **{f"{stage}_items_out": pl.Int64 for stage in STAGES},
         "requests": pl.Int64,
+        "not_modified": pl.Int64,
         "bytes": pl.Int64,
         "claude_calls": pl.Int64,
         "tokens_in": pl.Int64,
@@ -186,7 +230,9 @@ RUNS = pl.Schema(
 )
 
 TABLES: dict[str, pl.Schema] = {
+    "sources": SOURCES,
     "raw_items": RAW_ITEMS,
+    "signals": SIGNALS,
     "articles": ARTICLES,
     "assessments": ASSESSMENTS,
     "risk_factors": RISK_FACTORS,

@@ -8,6 +8,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+import json  # noqa: E402
 import shutil  # noqa: E402
 import tomllib  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -65,7 +66,7 @@ SnapshotFactory = Callable[[dict[str, dict]], Path]
 
 @pytest.fixture
 def make_snapshot(tmp_path: Path) -> SnapshotFactory:
-    """Build a snapshot directory: {source_id: {"body": bytes, "status": int, "error": str}}."""
+    """Build a snapshot directory: {source_id: {"body": bytes, "status": int, "error": str, "headers": dict}}."""
 
     def build(responses: dict[str, dict], name: str = "test") -> Path:
         directory = tmp_path / f"snapshot-{name}"
@@ -84,12 +85,13 @@ def make_snapshot(tmp_path: Path) -> SnapshotFactory:
                 f'url = "{SOURCES[source_id].url}"',
                 f"status = {spec.get('status', 200)}",
                 'fetched_at = "2026-11-26T06:00:01Z"',
+                *([f'error = "{spec["error"]}"'] if "error" in spec else [f'body = "bodies/{source_id}"']),
             ]
-            if "error" in spec:
-                lines.append(f'error = "{spec["error"]}"')
-            else:
+            if "headers" in spec:
+                lines.append("[responses.headers]")
+                lines += [f"{header} = {json.dumps(value)}" for header, value in spec["headers"].items()]
+            if "error" not in spec:
                 (directory / "bodies" / source_id).write_bytes(spec["body"])
-                lines.append(f'body = "bodies/{source_id}"')
         (directory / "snapshot.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         return directory
 

@@ -10,10 +10,11 @@ import pytest
 
 from joshua.analyze.budget import Budget, Usage, cost_usd
 from joshua.analyze.cache import ReplyCache
-from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude, build_request
+from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude, build_request, parse_reply
 from joshua.analyze.evidence import rank_evidence, select_evidence
-from joshua.analyze.prompt import evidence_block
+from joshua.analyze.prompt import evidence_block, system_blocks
 from joshua.errors import AnalysisError, BudgetExceeded
+from joshua.reference import load_reference
 from joshua.settings import ClaudeSettings, load_settings
 from joshua.simulate import sample_articles
 from schemas.records import Category, ConfidenceLevel
@@ -48,7 +49,7 @@ def session(fake: FakeAnthropic, tmp_path=None, *, retries: int = 2, timeout: fl
 
 def analyze(s: ClaudeSession, sample, consensus: int = 1):
     articles, as_of = sample
-    return analyze_with_claude(articles, as_of, s, model=MODEL, consensus=consensus, min_relevance=0.3)
+    return analyze_with_claude(articles, as_of, s, model=MODEL, consensus=consensus)
 
 
 def expected_cost(fake: FakeAnthropic) -> Decimal:
@@ -89,11 +90,11 @@ def test_cost_is_usage_times_price():
 
 def test_evidence_fits_the_token_budget_and_covers_every_category(sample):
     articles, as_of = sample
-    items = select_evidence(articles, as_of, per_category=4, snippet_chars=360, token_budget=5000, min_relevance=0.3)
+    items = select_evidence(articles, as_of, per_category=4, snippet_chars=360, token_budget=5000)
     assert len(evidence_block(items)) / 3.5 <= 5200
     covered = {c for item in items for c in item.categories}
     assert covered == {c.value for c in Category}
-    small = select_evidence(articles, as_of, per_category=4, snippet_chars=360, token_budget=600, min_relevance=0.3)
+    small = select_evidence(articles, as_of, per_category=4, snippet_chars=360, token_budget=600)
     assert 0 < len(small) < len(items)
 
 
@@ -138,7 +139,7 @@ def test_unknown_citations_are_flagged_and_lower_confidence(fake, sample):
 
 def test_injected_instructions_stay_inside_the_untrusted_block(fake, sample):
     articles, as_of = sample
-    ranked = rank_evidence(articles, as_of, 0.3)
+    ranked = rank_evidence(articles, as_of)
     target = ranked.filter(pl.col("categories").list.contains("regional_conflict")).row(0, named=True)["article_id"]
     poisoned = articles.with_columns(
         text=pl.when(pl.col("article_id") == target).then(pl.lit(INJECTION)).otherwise(pl.col("text"))
@@ -148,7 +149,7 @@ def test_injected_instructions_stay_inside_the_untrusted_block(fake, sample):
         return {**assessment_input(request), "weights": {"economic": 1.0}, "seconds_to_midnight": 1440}
 
     fake.queue(fake.tool_input(obeys_the_injection))
-    analysis = analyze_with_claude(poisoned, as_of, session(fake), model=MODEL, consensus=1, min_relevance=0.3)
+    analysis = analyze_with_claude(poisoned, as_of, session(fake), model=MODEL, consensus=1)
     content = fake.message_requests[0]["messages"][0]["content"]
     block = content[content.index("<evidence>") : content.rindex("</evidence>")]
     assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in block  # offered as data, inside the block
@@ -157,6 +158,24 @@ def test_injected_instructions_stay_inside_the_untrusted_block(fake, sample):
     # the reply that followed the injection was rejected (no such fields), repaired, and nothing changed
     assert len(fake.message_requests) == 2 and "weights" in fake.message_requests[1]["messages"][0]["content"]
     assert not hasattr(analysis, "weights") and all(f.value == 0.6 for f in analysis.factors)
+
+
+def test_reference_data_is_trusted_system_text_in_the_cached_prefix(fake, sample):
+    articles, as_of = sample
+    evidence = select_evidence(articles, as_of, per_category=4, snippet_chars=360, token_budget=5000)
+    refs = {item.ref: item.article_id for item in evidence}
+    request = {**build_request(MODEL, evidence, SETTINGS.claude), "system": system_blocks(load_reference(as_of.date()))}
+    s = session(fake)
+    parsed = parse_reply(s.reply(request, 0), refs)
+    s.reply(request, 1)
+    sent = fake.message_requests[0]
+    assert [block["cache_control"] for block in sent["system"]] == [{"type": "ephemeral"}] * 2
+    assert "SIPRI Yearbook" in sent["system"][1]["text"] and "New START" in sent["system"][1]["text"]
+    assert "<reference_data>" not in sent["messages"][0]["content"]  # not mixed into the untrusted evidence
+    assert "<reference_data>" in sent["system"][0]["text"]  # the rules say how to use it
+    written = fake.usages[0]["cache_creation_input_tokens"]
+    assert written > 0 and fake.usages[1]["cache_read_input_tokens"] == written
+    assert len(parsed.assessment.factors) == 8
 
 
 def test_refusal_is_not_repaired(fake, sample):

@@ -8,13 +8,14 @@ from joshua.curate.pipeline import (
     canonical_url,
     content_hash,
     curate,
-    keep_relevant,
+    PRIOR_SCHEMA,
     mark_duplicates,
+    with_evidence_flag,
     with_identity,
     with_lexicon,
     with_quality,
 )
-from joshua.curate.validate import validate_articles, validate_articles_isolated
+from joshua.curate.validate import validate_articles, validate_isolated
 from joshua.errors import SchemaViolation
 from joshua.settings import PROJECT_ROOT
 from schemas.tables import RAW_ITEMS
@@ -22,6 +23,7 @@ from schemas.tables import RAW_ITEMS
 AS_OF = datetime(2026, 11, 26, 6, tzinfo=UTC)
 LEXICON = load_lexicon(PROJECT_ROOT / "data" / "lexicon.toml")
 RELIABILITY = pl.LazyFrame({"source_id": ["a", "b"], "reliability": [0.9, 0.5]})
+NO_PRIOR = pl.DataFrame(schema=PRIOR_SCHEMA)
 LONG = "According to officials, the estimated warhead count rose. " * 5
 
 
@@ -89,7 +91,7 @@ def test_duplicates_point_at_the_most_reliable_copy():
             {"source_id": "a", "url": "https://z.org/unique", "title": "Unique", "body": "alone"},
         ]
     )
-    out = mark_duplicates(with_identity(frame), RELIABILITY).collect()
+    out = mark_duplicates(with_identity(frame), RELIABILITY, NO_PRIOR, 0.85).collect()
     by_url = {(row["source_id"], row["canonical_url"]): row for row in out.iter_rows(named=True)}
     primary, copy = by_url["a", "https://x.org/1"], by_url["b", "https://x.org/1"]
     assert primary["duplicate_of"] is None and copy["duplicate_of"] == primary["article_id"]
@@ -128,7 +130,7 @@ def test_de_escalation_is_not_counted_as_escalation():
 )
 def test_quality_timeliness_steps(age, timeliness):
     frame = raw([{"source_id": "a", "url": "https://x.org/1", "title": "t", "body": LONG, "published_at": AS_OF - age}])
-    scored = with_quality(mark_duplicates(with_lexicon(with_identity(frame), LEXICON), RELIABILITY), AS_OF, [".gov"])
+    scored = with_quality(mark_duplicates(with_lexicon(with_identity(frame), LEXICON), RELIABILITY, NO_PRIOR, 0.85), AS_OF, [".gov"])
     assert scored.collect()["quality_timeliness"][0] == timeliness
 
 
@@ -140,7 +142,7 @@ def test_quality_parts_and_weights():
         ]
     )
     out = with_quality(
-        mark_duplicates(with_lexicon(with_identity(frame), LEXICON), RELIABILITY), AS_OF, LEXICON.primary_domains
+        mark_duplicates(with_lexicon(with_identity(frame), LEXICON), RELIABILITY, NO_PRIOR, 0.85), AS_OF, LEXICON.primary_domains
     ).collect()
     official = out.filter(pl.col("source_id") == "a").row(0, named=True)
     assert official["quality_verifiability"] == pytest.approx(0.6)  # attributed + primary domain
@@ -151,15 +153,18 @@ def test_quality_parts_and_weights():
     assert bare["quality_completeness"] == pytest.approx(1.0 - 0.2 - 0.3 - 0.2)
 
 
-def test_keep_relevant_drops_irrelevant_uncategorised_and_future_items():
+def test_evidence_excludes_duplicates_irrelevant_uncategorised_and_future_items_but_keeps_them():
     frame = pl.LazyFrame(
         {
-            "relevance": [0.9, 0.1, 0.9, 0.9],
-            "categories": [["economic"], ["economic"], [], ["economic"]],
-            "published_at": [AS_OF, AS_OF, AS_OF, AS_OF + timedelta(days=2)],
+            "relevance": [0.9, 0.1, 0.9, 0.9, 0.9],
+            "categories": [["economic"], ["economic"], [], ["economic"], ["economic"]],
+            "published_at": [AS_OF, AS_OF, AS_OF, AS_OF + timedelta(days=2), AS_OF],
+            "duplicate_of": [None, None, None, None, "x"],
         }
     )
-    assert keep_relevant(frame, 0.3, AS_OF).collect().height == 1
+    flagged = with_evidence_flag(frame, 0.3, AS_OF).collect()
+    assert flagged.height == 5
+    assert flagged["evidence"].to_list() == [True, False, False, False, False]
 
 
 def test_curate_sample_snapshot_end_to_end(tmp_path):
@@ -173,9 +178,10 @@ def test_curate_sample_snapshot_end_to_end(tmp_path):
     ]
     reliability = pl.LazyFrame({"source_id": ["reuters-nuclear", "aljazeera", "bbc-world"], "reliability": [0.85, 0.75, 0.82]})
     articles = curate(
-        pl.DataFrame(items, schema=RAW_ITEMS).lazy(), reliability, LEXICON, run_id="r", as_of=AS_OF, min_relevance=0.3
+        pl.DataFrame(items, schema=RAW_ITEMS).lazy(), reliability, LEXICON, run_id="r", as_of=AS_OF, min_relevance=0.3, simhash_threshold=0.85
     ).collect()
     assert 0 < articles.height < len(items)
+    assert 0 < articles["evidence"].sum() < articles.height
     assert articles["article_id"].is_unique().all()
     validate_articles(articles, AS_OF)
 
@@ -184,19 +190,36 @@ def test_validation_lists_every_failure():
     with pytest.raises(SchemaViolation) as caught:
         validate_articles(BAD_ARTICLES, AS_OF)
     failed = " ".join(caught.value.failures)
-    for expectation in ("be_unique(article_id)", "be_between(relevance)", "be_between(published_at)", "match_regex(categories_joined)"):
+    for expectation in (
+        "be_unique(article_id)",
+        "be_between(relevance)",
+        "be_between(evidence_published_at)",
+        "match_regex(evidence_categories)",
+    ):
         assert expectation in failed
     assert len(caught.value.failures) == 4
 
 
-def test_isolated_validation_reports_the_same_failures(tmp_path):
+def test_isolated_validation_reports_the_same_failures_and_summarises_a_pass(tmp_path):
     path = tmp_path / "articles.parquet"
     BAD_ARTICLES.write_parquet(path)
     with pytest.raises(SchemaViolation) as caught:
-        validate_articles_isolated(path, AS_OF)
+        validate_isolated([], path, AS_OF, 5000)
     assert len(caught.value.failures) == 4
     BAD_ARTICLES.head(1).write_parquet(path)
-    validate_articles_isolated(path, AS_OF)  # a valid file passes
+    summary = validate_isolated([], path, AS_OF, 5000)  # a valid file passes
+    assert summary[0].startswith("raw_items: ") and summary[1].startswith("articles: ")
+    assert "passed on 1 rows" in summary[1]
+
+
+def test_raw_items_suite_catches_overlong_text_and_bad_status():
+    from joshua.curate.validate import validate_raw_items
+
+    rows = raw([{"source_id": "a", "url": "ftp://x.org/1", "title": "t", "body": "x" * 50}]).collect()
+    with pytest.raises(SchemaViolation) as caught:
+        validate_raw_items(rows.with_columns(http_status=pl.lit(304, pl.Int32)), 10)
+    failed = " ".join(caught.value.failures)
+    assert "lengths_to_be_between(body)" in failed and "be_between(http_status)" in failed and "regex(url)" in failed
 
 
 BAD_ARTICLES = pl.DataFrame(
@@ -210,5 +233,8 @@ BAD_ARTICLES = pl.DataFrame(
         "escalation": [0.5, 0.5],
         "published_at": [AS_OF, AS_OF + timedelta(days=3)],
         "categories": [["economic"], ["bogus"]],
+        "simhash": pl.Series([1, 2], dtype=pl.UInt64),
+        "evidence": [True, True],
+        "corroboration": [1, 1],
     }
 )

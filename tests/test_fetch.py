@@ -1,18 +1,34 @@
+"""The fetch layer: user agent, retries, caps, rate limiting and the conditional-GET cache."""
+
+import gzip
+import time
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from joshua.collect.fetch import build_client, fetch_source
+from joshua.collect.fetch import (
+    Fetcher,
+    HostRateLimiter,
+    HttpCache,
+    Request,
+    build_client,
+    parse_retry_after,
+)
 from joshua.collect.snapshot import SnapshotTransport, load_snapshot
 from joshua.errors import SourceError
+from joshua.settings import CollectSettings
 from tests.conftest import SOURCES
 
 SOURCE = SOURCES["bbc-world"]
+URL = str(SOURCE.url)
+FAST = CollectSettings(user_agent="JOSHUA-test", max_attempts=3, backoff_s=0.0, max_backoff_s=0.0, max_body_bytes=1000)
 
 
-def client_for(handler) -> httpx.Client:
-    return build_client("JOSHUA-test", httpx.MockTransport(handler))
+def fetcher_for(handler, settings: CollectSettings = FAST, cache: HttpCache | None = None, sleeps: list | None = None) -> Fetcher:
+    """A fetcher over a MockTransport; sleeps are recorded instead of slept."""
+    transport = httpx.MockTransport(handler)
+    return Fetcher(build_client(settings, transport), settings, cache, rate_limited=False, sleep=(sleeps if sleeps is not None else []).append)
 
 
 def test_fetch_returns_body_headers_and_sends_user_agent():
@@ -22,48 +38,184 @@ def test_fetch_returns_body_headers_and_sends_user_agent():
         seen["ua"] = request.headers["user-agent"]
         return httpx.Response(200, headers={"ETag": '"x"'}, content=b"<rss/>")
 
-    with client_for(handler) as client:
-        fetched = fetch_source(client, SOURCE, 1000)
-    assert fetched.body == b"<rss/>" and fetched.status == 200
+    with fetcher_for(handler) as fetcher:
+        fetched = fetcher.fetch(SOURCE, Request(URL))
+    assert fetched.body == b"<rss/>" and fetched.status == 200 and fetched.requests == 1
     assert fetched.headers["etag"] == '"x"'
     assert seen["ua"] == "JOSHUA-test"
     assert fetched.fetched_at.tzinfo is not None
 
 
-def test_http_error_is_a_source_error():
-    with client_for(lambda request: httpx.Response(500)) as client, pytest.raises(SourceError, match="HTTP 500"):
-        fetch_source(client, SOURCE, 1000)
+def test_client_error_is_not_retried():
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        return httpx.Response(404)
+
+    with fetcher_for(handler) as fetcher, pytest.raises(SourceError, match="HTTP 404"):
+        fetcher.fetch(SOURCE, Request(URL))
+    assert len(calls) == 1
 
 
-def test_timeout_is_a_source_error():
-    def handler(request: httpx.Request) -> httpx.Response:
+def test_server_errors_are_retried_with_backoff_then_fail():
+    sleeps: list[float] = []
+    settings = FAST.model_copy(update={"backoff_s": 1.0, "max_backoff_s": 1.5})
+    with fetcher_for(lambda r: httpx.Response(503), settings, sleeps=sleeps) as fetcher:
+        with pytest.raises(SourceError, match=r"HTTP 503 .* \(after 3 attempts\)"):
+            fetcher.fetch(SOURCE, Request(URL))
+    assert len(sleeps) == 2
+    assert 1.0 <= sleeps[0] < 2.0 and 1.5 <= sleeps[1] < 2.5  # doubling, capped, plus 0-1 s jitter
+
+
+def test_429_honours_retry_after_then_succeeds():
+    answers = iter([httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, content=b"ok")])
+    sleeps: list[float] = []
+    settings = FAST.model_copy(update={"max_retry_after_s": 10})
+    with fetcher_for(lambda r: next(answers), settings, sleeps=sleeps) as fetcher:
+        fetched = fetcher.fetch(SOURCE, Request(URL))
+    assert fetched.body == b"ok" and fetched.requests == 2 and fetched.retries == 1
+    assert sleeps == [7.0]
+
+
+def test_a_retry_after_beyond_the_limit_gives_up_at_once():
+    sleeps: list[float] = []
+    with fetcher_for(lambda r: httpx.Response(429, headers={"Retry-After": "3600"}), sleeps=sleeps) as fetcher:
+        with pytest.raises(SourceError, match="retry after 3600 s, giving up"):
+            fetcher.fetch(SOURCE, Request(URL))
+    assert sleeps == []
+
+
+def test_transport_errors_are_retried():
+    answers = iter([httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.Response(200, content=b"ok")])
+
+    def handler(request):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with fetcher_for(handler) as fetcher:
+        assert fetcher.fetch(SOURCE, Request(URL)).retries == 2
+
+
+def test_timeouts_on_every_attempt_are_a_source_error():
+    def handler(request):
         raise httpx.ReadTimeout("slow", request=request)
 
-    with client_for(handler) as client, pytest.raises(SourceError, match="timed out"):
-        fetch_source(client, SOURCE, 1000)
+    with fetcher_for(handler) as fetcher, pytest.raises(SourceError, match="timed out"):
+        fetcher.fetch(SOURCE, Request(URL))
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("12", 12.0), ("garbage", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
+def test_parse_retry_after(value, seconds):
+    assert parse_retry_after(value) == seconds
 
 
 def test_body_over_the_cap_stops_the_fetch():
-    with client_for(lambda request: httpx.Response(200, content=b"x" * 5000)) as client:
+    with fetcher_for(lambda r: httpx.Response(200, content=b"x" * 5000)) as fetcher:
         with pytest.raises(SourceError, match="larger than 1000 bytes"):
-            fetch_source(client, SOURCE, 1000)
+            fetcher.fetch(SOURCE, Request(URL))
+
+
+def test_gzip_body_is_inflated_and_capped_on_decompressed_bytes():
+    small, bomb = gzip.compress(b"<rss/>"), gzip.compress(b"\0" * 100_000)
+
+    def handler(request):
+        body = small if request.url.path.endswith("small") else bomb
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(body))
+
+    with fetcher_for(handler) as fetcher:
+        assert fetcher.fetch(SOURCE, Request("https://x.example/small")).body == b"<rss/>"
+        with pytest.raises(SourceError, match="larger than 1000 bytes \\(decompressed\\)"):
+            fetcher.fetch(SOURCE, Request("https://x.example/bomb"))
+
+
+def test_rate_limiter_spaces_requests_per_host():
+    now, slept = [100.0], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = HostRateLimiter(clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        limiter.wait("api.gdeltproject.org", 5.0)
+    limiter.wait("other.example", 5.0)
+    assert slept == [5.0, 5.0]
+
+
+def test_fetcher_uses_the_strictest_interval_of_a_host():
+    gdelt = SOURCES["gdelt-artlist"]
+    fetcher = Fetcher(build_client(FAST), FAST, None)
+    fetcher.register([gdelt, SOURCES["gdelt-timeline"], SOURCE])
+    assert fetcher._host_intervals["api.gdeltproject.org"] == 5.0
+    fetcher.close()
+
+
+def test_fresh_cache_answers_without_a_request_and_stale_cache_revalidates(tmp_path):
+    calls = []
+
+    def handler(request):
+        calls.append(dict(request.headers))
+        if request.headers.get("if-none-match") == '"v1"':
+            return httpx.Response(304, headers={"ETag": '"v1"'})
+        return httpx.Response(200, headers={"ETag": '"v1"'}, content=b"<rss>v1</rss>")
+
+    cache = HttpCache(tmp_path)
+    fresh_source = SOURCE.model_copy(update={"cache_ttl_s": 3600})
+    stale_source = SOURCE.model_copy(update={"cache_ttl_s": 0})
+    with fetcher_for(handler, cache=cache) as fetcher:
+        first = fetcher.fetch(fresh_source, Request(URL))
+        fresh = fetcher.fetch(fresh_source, Request(URL))
+        revalidated = fetcher.fetch(stale_source, Request(URL))
+    assert (first.cache, fresh.cache, revalidated.cache) == ("miss", "fresh", "revalidated")
+    assert len(calls) == 2 and calls[1]["if-none-match"] == '"v1"'
+    assert fresh.body == revalidated.body == b"<rss>v1</rss>"
+    assert revalidated.fetched_at == first.fetched_at  # the content is the one fetched first
+
+
+def test_a_corrupt_cache_entry_is_ignored(tmp_path):
+    cache = HttpCache(tmp_path)
+    cache.put(URL, fetcher_result := _fetched(b"one"), time.time())
+    next(tmp_path.glob("*.body")).write_bytes(b"tampered")
+    assert cache.get(URL) is None and fetcher_result.body == b"one"
+
+
+def _fetched(body: bytes):
+    from joshua.collect.fetch import Fetched
+
+    return Fetched(url=URL, status=200, headers={}, body=body, fetched_at=datetime.now(UTC))
 
 
 def test_snapshot_replay_serves_recorded_bytes_status_and_time(make_snapshot):
     directory = make_snapshot({"bbc-world": {"body": b"<rss>recorded</rss>"}})
-    transport = SnapshotTransport(load_snapshot(directory))
-    with build_client("ua", transport) as client:
-        fetched = fetch_source(client, SOURCE, 1000)
+    with Fetcher(build_client(FAST, SnapshotTransport(load_snapshot(directory))), FAST, None, rate_limited=False) as fetcher:
+        fetched = fetcher.fetch(SOURCE, Request(URL))
     assert fetched.body == b"<rss>recorded</rss>"
     assert fetched.fetched_at == datetime(2026, 11, 26, 6, 0, 1, tzinfo=UTC)
 
 
-def test_snapshot_replays_recorded_failures(make_snapshot):
+def test_snapshot_replay_answers_conditional_requests_with_304(make_snapshot, tmp_path):
+    headers = {"etag": '"abc"', "last-modified": "Thu, 26 Nov 2026 05:58:00 GMT"}
+    directory = make_snapshot({"bbc-world": {"body": b"<rss>recorded</rss>", "headers": headers}})
+    stale = SOURCE.model_copy(update={"cache_ttl_s": 0})
+    transport = SnapshotTransport(load_snapshot(directory))
+    with Fetcher(build_client(FAST, transport), FAST, HttpCache(tmp_path), rate_limited=False) as fetcher:
+        assert fetcher.fetch(stale, Request(URL)).cache == "miss"
+        again = fetcher.fetch(stale, Request(URL))
+    assert again.cache == "revalidated" and again.body == b"<rss>recorded</rss>"
+
+
+def test_snapshot_replays_recorded_failures_without_waiting(make_snapshot):
     directory = make_snapshot({"bbc-world": {"error": "timeout"}, "tass": {"body": b"oops", "status": 503}})
-    with build_client("ua", SnapshotTransport(load_snapshot(directory))) as client:
+    sleeps: list[float] = []
+    transport = SnapshotTransport(load_snapshot(directory))
+    with Fetcher(build_client(FAST, transport), FAST, None, rate_limited=False, sleep=sleeps.append) as fetcher:
         with pytest.raises(SourceError, match="timed out"):
-            fetch_source(client, SOURCE, 1000)
+            fetcher.fetch(SOURCE, Request(URL))
         with pytest.raises(SourceError, match="HTTP 503"):
-            fetch_source(client, SOURCES["tass"], 1000)
+            fetcher.fetch(SOURCES["tass"], Request(str(SOURCES["tass"].url)))
         with pytest.raises(SourceError, match="no recorded response"):
-            fetch_source(client, SOURCES["xinhua"], 1000)
+            fetcher.fetch(SOURCES["xinhua"], Request(str(SOURCES["xinhua"].url)))
+    assert len(sleeps) == 4  # two retries for each retryable failure; the missing recording is final

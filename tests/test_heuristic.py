@@ -1,9 +1,19 @@
+from datetime import date
+
 import polars as pl
 import pytest
 
 from joshua.analyze import resolve_analyzer
-from joshua.analyze.heuristic import PEACETIME, analyze_heuristic, category_value, confidence_for
+from joshua.analyze.heuristic import (
+    PEACETIME,
+    REFERENCE_WEIGHT,
+    analyze_heuristic,
+    blended,
+    category_value,
+    confidence_for,
+)
 from joshua.errors import ConfigError
+from joshua.reference import ReferenceFact, ReferenceSignals, load_reference
 from schemas.records import Category, ConfidenceLevel
 
 
@@ -78,3 +88,64 @@ def test_resolve_analyzer():
     assert resolve_analyzer("claude", has_api_key=True) == "claude"
     with pytest.raises(ConfigError, match="needs ANTHROPIC_API_KEY"):
         resolve_analyzer("claude", has_api_key=False)
+
+
+REFERENCE = ReferenceSignals(
+    as_of=date(2026, 3, 1),
+    arsenal_pressure=0.8,
+    arms_control_pressure=0.9,
+    facts=[
+        ReferenceFact(
+            category=Category.NUCLEAR_ARSENAL,
+            text="Global inventory 1,200 warheads in January 2025",
+            source="Yearbook 2025",
+            source_date=date(2025, 6, 16),
+        ),
+        ReferenceFact(
+            category=Category.COMMUNICATION_ARMS_CONTROL,
+            text="2 of 3 key arms-control treaties not in force",
+            source="Treaty table",
+            source_date=date(2026, 2, 6),
+        ),
+    ],
+)
+
+
+def test_blend_formula():
+    assert REFERENCE_WEIGHT == 0.3
+    assert blended(0.5, 0.9) == pytest.approx(0.7 * 0.5 + 0.3 * 0.9)
+    assert blended(0.4, 0.4) == pytest.approx(0.4)
+
+
+def test_reference_pressures_blend_into_arsenal_and_arms_control_only():
+    frame = articles([("a1", "s1", ["nuclear_arsenal"], 0.8, 0.6), ("a2", "s2", ["economic"], 0.9, 0.2)])
+    plain = {r.category: r for r in analyze_heuristic(frame, 2, 5).factors}
+    analysis = analyze_heuristic(frame, 2, 5, reference=REFERENCE)
+    rated = {r.category: r for r in analysis.factors}
+    arsenal = rated[Category.NUCLEAR_ARSENAL]
+    assert arsenal.value == pytest.approx(0.7 * plain[Category.NUCLEAR_ARSENAL].value + 0.3 * 0.8, abs=1e-4)
+    assert arsenal.confidence == plain[Category.NUCLEAR_ARSENAL].confidence and arsenal.evidence == ["a1"]
+    assert "Global inventory 1,200 warheads in January 2025 (Yearbook 2025)" in arsenal.reasoning
+    assert "pressure 0.80" in arsenal.reasoning
+    # no article on arms control: the news part sits at the peacetime anchor, the pressure still counts
+    control = rated[Category.COMMUNICATION_ARMS_CONTROL]
+    assert control.value == pytest.approx(0.7 * PEACETIME + 0.3 * 0.9, abs=1e-4)
+    assert control.confidence == ConfidenceLevel.VERY_LOW and "(Treaty table)" in control.reasoning
+    for category in set(Category) - {Category.NUCLEAR_ARSENAL, Category.COMMUNICATION_ARMS_CONTROL}:
+        assert rated[category] == plain[category]
+    assert "curated reference data" in analysis.executive_summary
+    assert "curated reference data" not in analyze_heuristic(frame, 2, 5).executive_summary
+
+
+def test_reference_without_a_pressure_changes_nothing():
+    frame = articles([("a1", "s1", ["nuclear_arsenal"], 0.8, 0.6)])
+    empty = ReferenceSignals(as_of=date(2019, 1, 1))
+    assert analyze_heuristic(frame, 2, 5, reference=empty) == analyze_heuristic(frame, 2, 5)
+
+
+def test_shipped_reference_data_feeds_the_heuristic():
+    frame = articles([("a1", "s1", ["nuclear_arsenal"], 0.8, 0.6)])
+    rated = {r.category: r for r in analyze_heuristic(frame, 2, 5, reference=load_reference(date(2026, 3, 1))).factors}
+    assert "SIPRI Yearbook 2025" in rated[Category.NUCLEAR_ARSENAL].reasoning
+    assert "New START" in rated[Category.COMMUNICATION_ARMS_CONTROL].reasoning
+    assert rated[Category.COMMUNICATION_ARMS_CONTROL].value > PEACETIME

@@ -1,6 +1,6 @@
 """The catalog's named views and macros, on synthetic lakes with known answers."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -96,8 +96,30 @@ def test_factor_correlations_need_thirty_assessments(lake):
 
 
 def test_forces_history_reads_the_reference_data(lake):
-    rows = connect_lake(lake).execute("SELECT year, total_warheads, source FROM forces_history('China')").fetchall()
-    assert rows[0][:2] == (2025, 600) and "SIPRI" in rows[0][2]
+    con = connect_lake(lake)
+    rows = con.execute("SELECT year, total_warheads, source FROM forces_history('China')").fetchall()
+    assert [r[0] for r in rows] == [2020, 2021, 2022, 2023, 2024, 2025]  # one row a year, oldest first
+    assert rows[-1][:2] == (2025, 600) and rows[-2][:2] == (2024, 500)
+    assert all(f"SIPRI Yearbook {year}" in source for year, _, source in rows)
+    totals = con.execute("SELECT year, sum(total_warheads) FROM nuclear_forces GROUP BY year ORDER BY year").fetchall()
+    assert totals[-2:] == [(2024, 12121), (2025, 12241)]
+
+
+def test_arms_control_treaties_view(lake):
+    con = connect_lake(lake)
+    rows = con.execute(
+        "SELECT status, status_since, expires FROM arms_control_treaties WHERE treaty = 'New START' ORDER BY status_since"
+    ).fetchall()
+    assert rows == [("suspended", date(2023, 2, 21), date(2026, 2, 5)), ("expired", date(2026, 2, 5), date(2026, 2, 5))]
+    status_on = """
+        SELECT status FROM arms_control_treaties
+        WHERE treaty = $treaty AND status_since <= CAST($day AS DATE)
+        ORDER BY status_since DESC LIMIT 1
+    """
+    assert con.execute(status_on, {"treaty": "New START", "day": "2024-01-01"}).fetchone() == ("suspended",)
+    assert con.execute(status_on, {"treaty": "JCPOA", "day": "2025-10-01"}).fetchone() == ("expired",)
+    missing = con.execute("SELECT count(*) FROM arms_control_treaties WHERE source IS NULL OR source_date IS NULL").fetchone()
+    assert missing == (0,)
 
 
 def test_search_items_matches_titles_and_text_once_per_article(lake):
@@ -131,4 +153,5 @@ def test_everything_answers_on_an_empty_lake(tmp_path):
             "FROM search_items('x')",
         ):
             assert con.execute(query).fetchall() == []
+        assert con.execute("SELECT count(*) > 0 FROM arms_control_treaties").fetchone() == (True,)
         assert con.execute("SELECT current_year_n FROM current_vs_history").fetchone() == (0,)

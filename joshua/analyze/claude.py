@@ -26,6 +26,7 @@ from joshua.analyze.budget import Budget, Usage
 from joshua.analyze.cache import ReplyCache, cache_key
 from joshua.analyze.evidence import EvidenceItem, estimate_tokens, select_evidence
 from joshua.analyze.prompt import evidence_block, system_blocks
+from joshua.reference import ReferenceSignals
 from joshua.errors import AnalysisError, BudgetExceeded
 from joshua.settings import ClaudeSettings
 from schemas.claude import SCHEMA_VERSION, TOOL_NAME, ClaudeAssessment, tool_definition
@@ -40,14 +41,16 @@ class RepairableReply(AnalysisError):
     """A reply that broke the contract in a way one more attempt may fix."""
 
 
-def build_request(model: str, evidence: Sequence[EvidenceItem], settings: ClaudeSettings) -> dict[str, Any]:
+def build_request(
+    model: str, evidence: Sequence[EvidenceItem], settings: ClaudeSettings, reference: ReferenceSignals | None = None
+) -> dict[str, Any]:
     """The Messages API request for a set of evidence (pure; also the basis of the cache key)."""
     # Current models refuse forced tool choice and sampling parameters (HTTP 400), so the tool is
     # offered with "auto" and the prompt requires it; a reply without the call is repaired once.
     return {
         "model": model,
         "max_tokens": settings.max_tokens,
-        "system": system_blocks(),
+        "system": system_blocks(reference),
         "tools": [tool_definition()],
         "tool_choice": {"type": "auto"},
         "messages": [{"role": "user", "content": evidence_block(evidence)}],
@@ -235,23 +238,22 @@ def analyze_with_claude(
     *,
     model: str,
     consensus: int,
-    min_relevance: float,
+    reference: ReferenceSignals | None = None,
 ) -> Analysis:
     """Rate the eight categories with Claude; AnalysisError or BudgetExceeded when it cannot."""
     s = session.settings
-    overhead = estimate_tokens(json.dumps({"system": system_blocks(), "tools": [tool_definition()]}))
+    overhead = estimate_tokens(json.dumps({"system": system_blocks(reference), "tools": [tool_definition()]}))
     evidence = select_evidence(
         articles,
         as_of,
         per_category=s.evidence_per_category,
         snippet_chars=s.snippet_chars,
         token_budget=s.max_input_tokens - overhead - 200,
-        min_relevance=min_relevance,
     )
     if not evidence:
         raise AnalysisError("no article is relevant enough to offer Claude as evidence")
     refs = {item.ref: item.article_id for item in evidence}
-    request = build_request(model, evidence, s)
+    request = build_request(model, evidence, s, reference)
     with ThreadPoolExecutor(max_workers=consensus) as pool:
         futures = [pool.submit(sample, session, request, refs, number) for number in range(consensus)]
     outcomes, failures = [], []

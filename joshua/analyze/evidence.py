@@ -32,14 +32,14 @@ class EvidenceItem:
     categories: tuple[str, ...]
 
 
-def rank_evidence(articles: pl.DataFrame, as_of: datetime, min_relevance: float) -> pl.DataFrame:
-    """Non-duplicate articles above the relevance floor, scored relevance × quality × recency.
+def rank_evidence(articles: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """The articles curation marked as evidence, scored relevance × quality × recency.
 
     recency = 0.5 ^ (age in days / 14); undated articles count as 30 days old.
     """
     age_days = ((pl.lit(as_of) - pl.col("published_at")).dt.total_seconds() / 86_400).fill_null(30.0).clip(0.0)
     return (
-        articles.filter(pl.col("duplicate_of").is_null() & (pl.col("relevance") >= min_relevance))
+        articles.filter(pl.col("evidence"))
         .with_columns(strength=pl.col("relevance") * pl.col("quality") * (0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)))
         .sort(["strength", "article_id"], descending=[True, False])
     )
@@ -52,14 +52,13 @@ def select_evidence(
     per_category: int,
     snippet_chars: int,
     token_budget: int,
-    min_relevance: float,
 ) -> list[EvidenceItem]:
     """At most `per_category` articles for each category, strongest first, within `token_budget`.
 
     Articles are taken round-robin across categories (the strongest of each, then the second of
     each, …) so that when the budget runs out every category still has its best evidence.
     """
-    ranked = rank_evidence(articles, as_of, min_relevance)
+    ranked = rank_evidence(articles, as_of)
     queues = {
         category.value: ranked.filter(pl.col("categories").list.contains(category.value)).head(per_category).rows(named=True)
         for category in Category

@@ -10,18 +10,33 @@ evidence a category sits at the spec's 0.25 "normal peacetime" anchor; alarming,
 moves it toward 1.0. Confidence grows with the quality mass Σ q_a and with the number of distinct
 sources, and never exceeds High: keyword signals do not justify VeryHigh. Evidence ids are the
 category's strongest articles (quality × escalation × relevance).
+
+With reference data (`joshua.reference.ReferenceSignals`: SIPRI warhead estimates and treaty
+status), the two categories it speaks to blend in its pressure p_c (formulas in joshua/reference.py):
+
+    value_c = (1 − REFERENCE_WEIGHT) · news_value_c + REFERENCE_WEIGHT · p_c
+
+for c in {nuclear_arsenal (arsenal_pressure), communication_arms_control (arms_control_pressure)},
+with REFERENCE_WEIGHT = 0.3: the reference figures change once a year or on a treaty event, so they
+set a structural level that the week's reporting moves around rather than replace it. The blend also
+applies when no article addresses the category (news value at the peacetime anchor); confidence
+still comes from the articles alone. The reasoning names the reference facts and their sources.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from joshua.reference import ReferenceSignals
 from schemas.records import Analysis, Category, ConfidenceLevel, FactorRating
 
 PEACETIME = 0.25
 ESCALATION_SPAN = 0.5
 VOLUME_SPAN = 0.25
 FACTOR_NAME = "reporting_signal"
+REFERENCE_WEIGHT = 0.3
+# How many reference facts a rating's reasoning names (the most general first).
+REFERENCE_FACTS_IN_REASONING = {Category.NUCLEAR_ARSENAL: 2, Category.COMMUNICATION_ARMS_CONTROL: 1}
 
 # (level, minimum quality mass, minimum distinct sources), strictest first.
 CONFIDENCE_RULES = (
@@ -45,6 +60,24 @@ def category_value(mean_escalation: float, articles: int, most_articles: int, re
     return PEACETIME + ESCALATION_SPAN * mean_escalation + VOLUME_SPAN * salience
 
 
+def blended(news_value: float, pressure: float, weight: float = REFERENCE_WEIGHT) -> float:
+    """A news-based value moved toward the reference data's pressure (formula in the module docstring)."""
+    return (1 - weight) * news_value + weight * pressure
+
+
+def with_reference(rating: FactorRating, reference: ReferenceSignals | None) -> FactorRating:
+    """A rating with the reference pressure of its category blended in and its facts named."""
+    pressure = reference.pressure_for(rating.category) if reference else None
+    if pressure is None:
+        return rating
+    facts = [f"{fact.text} ({fact.source})" for fact in reference.facts_for(rating.category)[: REFERENCE_FACTS_IN_REASONING.get(rating.category, 1)]]
+    note = (
+        f" Blended at weight {REFERENCE_WEIGHT:.2f} with the reference-data pressure {pressure:.2f} "
+        f"(news value {rating.value:.2f})" + (": " + "; ".join(facts) if facts else "") + "."
+    )
+    return rating.model_copy(update={"value": round(blended(rating.value, pressure), 4), "reasoning": rating.reasoning + note})
+
+
 def category_evidence(articles: pl.DataFrame) -> pl.DataFrame:
     """Per category: article count, quality mass, weighted escalation, sources, ranked evidence ids."""
     strength = pl.col("quality") * pl.col("escalation") * pl.col("relevance")
@@ -64,8 +97,10 @@ def category_evidence(articles: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def rate_categories(articles: pl.DataFrame, reference_volume: int, evidence_per_factor: int) -> list[FactorRating]:
-    """One factor rating per category, in the fixed category order."""
+def rate_categories(
+    articles: pl.DataFrame, reference_volume: int, evidence_per_factor: int, reference: ReferenceSignals | None = None
+) -> list[FactorRating]:
+    """One factor rating per category, in the fixed category order, with reference data blended in."""
     rows = {row["category"]: row for row in category_evidence(articles).iter_rows(named=True)}
     most_articles = max((row["articles"] for row in rows.values()), default=0)
     ratings = []
@@ -81,6 +116,7 @@ def rate_categories(articles: pl.DataFrame, reference_volume: int, evidence_per_
                     reasoning="No curated article addresses this category; rated at the peacetime anchor.",
                 )
             )
+            ratings[-1] = with_reference(ratings[-1], reference)
             continue
         ratings.append(
             FactorRating(
@@ -98,28 +134,35 @@ def rate_categories(articles: pl.DataFrame, reference_volume: int, evidence_per_
                 ),
             )
         )
+        ratings[-1] = with_reference(ratings[-1], reference)
     return ratings
 
 
-def summarize(ratings: list[FactorRating], articles: int, sources: int) -> str:
+def summarize(ratings: list[FactorRating], articles: int, sources: int, reference: ReferenceSignals | None = None) -> str:
     """A plain account of what the heuristic read and which categories stand out."""
     ordered = sorted(ratings, key=lambda rating: rating.value, reverse=True)
     top = ", ".join(f"{r.category.value.replace('_', ' ')} ({r.value:.2f})" for r in ordered[:3])
     low = ordered[-1]
-    return (
+    summary = (
         f"Offline heuristic reading of {articles} curated articles from {sources} sources. "
         f"Highest-rated categories: {top}. Calmest: {low.category.value.replace('_', ' ')} "
         f"({low.value:.2f}). Ratings come from keyword signals, not from an analyst's judgement."
     )
+    blended_in = [c.value.replace("_", " ") for c in Category if reference and reference.pressure_for(c) is not None]
+    if blended_in:
+        summary += f" The {' and '.join(blended_in)} ratings also weigh curated reference data (SIPRI estimates, treaty status)."
+    return summary
 
 
-def analyze_heuristic(articles: pl.DataFrame, reference_volume: int, evidence_per_factor: int) -> Analysis:
-    """Rate the eight categories from an articles table."""
-    ratings = rate_categories(articles, reference_volume, evidence_per_factor)
+def analyze_heuristic(
+    articles: pl.DataFrame, reference_volume: int, evidence_per_factor: int, reference: ReferenceSignals | None = None
+) -> Analysis:
+    """Rate the eight categories from an articles table (and, when given, the reference data)."""
+    ratings = rate_categories(articles, reference_volume, evidence_per_factor, reference)
     primary = articles.filter(pl.col("duplicate_of").is_null())
     return Analysis(
         analyzer="heuristic",
         factors=ratings,
-        executive_summary=summarize(ratings, primary.height, primary["source_id"].n_unique()),
+        executive_summary=summarize(ratings, primary.height, primary["source_id"].n_unique(), reference),
         articles_considered=primary.height,
     )

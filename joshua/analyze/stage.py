@@ -17,6 +17,7 @@ from joshua.analyze.cache import ReplyCache
 from joshua.analyze.explain import explain_request, explanation_text
 from joshua.analyze.heuristic import analyze_heuristic
 from joshua.errors import AnalysisError, BudgetExceeded
+from joshua.reference import load_reference
 from joshua.risk.assess import History
 from joshua.run import RunContext
 from schemas.records import Analysis
@@ -50,8 +51,11 @@ def analyze_run(
     run: RunContext, articles_path: Path, api_key: str | None, history: History, month_to_date_usd: float
 ) -> Analysis:
     """Rate the eight categories from a run's articles with the run's analyzer."""
-    articles = pl.read_parquet(articles_path)
-    heuristic = analyze_heuristic(articles, run.settings.analyze.reference_volume, run.settings.analyze.evidence_per_factor)
+    articles = pl.read_parquet(articles_path).filter(pl.col("evidence"))
+    reference = load_reference(run.as_of.date())
+    heuristic = analyze_heuristic(
+        articles, run.settings.analyze.reference_volume, run.settings.analyze.evidence_per_factor, reference
+    )
     if run.analyzer != "claude" or api_key is None:
         return heuristic
     from joshua.analyze.claude import analyze_with_claude
@@ -64,7 +68,7 @@ def analyze_run(
             session,
             model=run.model,
             consensus=run.consensus,
-            min_relevance=run.settings.curate.min_relevance,
+            reference=reference,
         )
     except (AnalysisError, BudgetExceeded) as exc:
         return accounted(heuristic, session).model_copy(update={"fallback_reason": f"{type(exc).__name__}: {exc}"})

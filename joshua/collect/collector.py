@@ -1,17 +1,18 @@
-"""Collecting one source end to end: fetch (live or replayed), parse, stage its raw items."""
+"""Collecting one source end to end: its requests fetched (live or replayed), parsed, staged."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-import httpx
 import polars as pl
 from pydantic import BaseModel
 
-from joshua.collect.fetch import Fetched, build_client, fetch_source
-from joshua.collect.parse import parse_response
-from joshua.collect.snapshot import SnapshotTransport, load_snapshot
+from joshua.collect.endpoints import source_requests
+from joshua.collect.fetch import Fetched, Fetcher, HttpCache, build_client
+from joshua.collect.parse import SIGNAL_KINDS, parse_gdelt_timeline, parse_response
+from joshua.collect.snapshot import Snapshot, SnapshotTransport, load_snapshot
 from joshua.errors import InsufficientData, SourceError
 from joshua.lake import conform, table_path, write_parquet_atomic
 from joshua.run import RunContext
@@ -20,13 +21,32 @@ from schemas.records import RawItem, Source, SourceOutcome
 from schemas.tables import RAW_ITEMS
 
 
-def open_client(run: RunContext) -> httpx.Client:
-    """The run's one HTTP client: the network when live, the snapshot when replaying."""
-    transport = SnapshotTransport(load_snapshot(run.snapshot_dir)) if run.snapshot_dir else None
-    return build_client(run.settings.collect.user_agent, transport)
+def http_cache_dir(run: RunContext) -> str:
+    """The HTTP cache namespace of a run: live responses and each snapshot's replies apart."""
+    return "live" if run.snapshot_dir is None else f"snapshot-{run.snapshot_dir.resolve().name}"
 
 
-def raw_items_frame(items: list[RawItem], fetched: Fetched, run_id: str) -> pl.DataFrame:
+def open_fetcher(run: RunContext) -> Fetcher:
+    """The run's fetch layer: the network when live, the snapshot when replaying.
+
+    A replay runs the same retry path but does not wait (no rate limit, no backoff sleeps): the
+    recorded answers cannot change, so waiting would only slow tests and demos.
+    """
+    settings = run.settings.collect
+    snapshot = load_snapshot(run.snapshot_dir) if run.snapshot_dir else None
+    client = build_client(settings, SnapshotTransport(snapshot) if snapshot else None)
+    use_cache = settings.http_cache and run.use_cache
+    cache = HttpCache(run.data_dir / "cache" / "http" / http_cache_dir(run)) if use_cache else None
+    fetcher = Fetcher(client, settings, cache, rate_limited=snapshot is None, sleep=time.sleep if snapshot is None else no_wait)
+    fetcher.register(run.sources)
+    return fetcher
+
+
+def no_wait(seconds: float) -> None:
+    """A sleep that returns at once (replays)."""
+
+
+def items_frame(items: list[RawItem], fetched: Fetched, run_id: str) -> pl.DataFrame:
     """Parsed items of one response as rows of the `raw_items` table."""
     parsed = pl.DataFrame(
         [item.model_dump() for item in items], schema={name: RAW_ITEMS[name] for name in RawItem.model_fields}
@@ -43,34 +63,75 @@ def raw_items_frame(items: list[RawItem], fetched: Fetched, run_id: str) -> pl.D
     )
 
 
-def fetch_raw_items(client: httpx.Client, source: Source, limits: CollectSettings, run_id: str) -> tuple[pl.DataFrame, Fetched]:
-    """Fetch and parse one source into `raw_items` rows; SourceError when it cannot be used."""
-    try:
-        fetched = fetch_source(client, source, limits.max_body_bytes)
-        items = parse_response(fetched.body, source, limits.max_text_chars)
-    except SourceError:
-        raise
-    except Exception as exc:  # untrusted input: an unforeseen parser failure is this source's failure
-        raise SourceError(f"{source.id}: {type(exc).__name__}: {exc}") from exc
-    return raw_items_frame(items, fetched, run_id), fetched
+def signals_frame(fetched: Fetched, source: Source, run_id: str) -> pl.DataFrame:
+    """A timeline response as rows of the `signals` table."""
+    points = parse_gdelt_timeline(fetched.body, source, fetched.headers.get("content-type"))
+    return conform(pl.DataFrame([p.model_dump() for p in points]).with_columns(run_id=pl.lit(run_id)), "signals")
 
 
-def collect_source(client: httpx.Client, source: Source, run: RunContext) -> SourceOutcome:
-    """Fetch and parse one source and stage its raw items; a failure is an outcome, not an exception."""
+@dataclass
+class SourceFetch:
+    """Everything one source's requests gave: frames per table, costs, and the failures."""
+
+    frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {"raw_items": [], "signals": []})
+    fetched: list[Fetched] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]], credential: str | None, run_id: str) -> SourceFetch:
+    """Fetch and parse every request of a source; a request's failure is recorded, not raised."""
+    result, limits = SourceFetch(), fetcher.settings
+    for request in source_requests(source, keywords, credential):
+        try:
+            fetched = fetcher.fetch(source, request)
+            if source.kind in SIGNAL_KINDS:
+                result.frames["signals"].append(signals_frame(fetched, source, run_id))
+            else:
+                items = parse_response(fetched.body, source, limits.max_text_chars, fetched.headers.get("content-type"))
+                result.frames["raw_items"].append(items_frame(items, fetched, run_id))
+            result.fetched.append(fetched)
+        except SourceError as exc:
+            result.errors.append(str(exc))
+        except Exception as exc:  # untrusted input: an unforeseen parser failure is this source's failure
+            result.errors.append(f"{source.id}: {type(exc).__name__}: {exc}")
+    return result
+
+
+def collect_source(fetcher: Fetcher, source: Source, run: RunContext) -> SourceOutcome:
+    """Fetch, parse and stage one source; a failure is an outcome, not an exception.
+
+    A source with several requests (subreddits, keyword chunks) succeeds when any of them does;
+    the others' errors stay on its outcome.
+    """
     started = time.perf_counter()
-    try:
-        frame, fetched = fetch_raw_items(client, source, run.settings.collect, run.run_id)
-    except SourceError as exc:
-        return SourceOutcome(source_id=source.id, status="failed", error=str(exc), seconds=time.perf_counter() - started)
-    path = write_parquet_atomic(frame, table_path(run.staging_dir, "raw_items", run.run_id, source_id=source.id))
+    result = fetch_source(fetcher, source, run.keywords, run.settings.credential(source.credential or ""), run.run_id)
+    costs = {
+        "fetches": len(result.fetched) + len(result.errors),
+        "requests": sum(f.requests for f in result.fetched) + len(result.errors),
+        "not_modified": sum(f.cache == "revalidated" for f in result.fetched),
+        "cache_hits": sum(f.cache != "miss" for f in result.fetched),
+        "retries": sum(f.retries for f in result.fetched),
+        "bytes": sum(f.wire_bytes for f in result.fetched),
+    }
+    error = "; ".join(result.errors) or None
+    if not result.fetched:
+        return SourceOutcome(
+            source_id=source.id, status="failed", error=error, seconds=time.perf_counter() - started, **costs
+        )
+    path = None
+    for table, frames in result.frames.items():
+        if frames:
+            written = write_parquet_atomic(pl.concat(frames), table_path(run.staging_dir, table, run.run_id, source_id=source.id))
+            path = str(written) if table == "raw_items" else path
     return SourceOutcome(
         source_id=source.id,
         status="ok",
-        items=frame.height,
-        http_status=fetched.status,
-        bytes=len(fetched.body),
+        items=sum(frame.height for frame in result.frames["raw_items"]),
+        http_status=result.fetched[-1].status,
         seconds=time.perf_counter() - started,
-        path=str(path),
+        error=error,
+        path=path,
+        **costs,
     )
 
 
@@ -106,3 +167,11 @@ def check_coverage(outcomes: Sequence[SourceOutcome], min_sources: int) -> Colle
             f"(failures: {failures})"
         )
     return collection
+
+
+def collect_sample_items(snapshot: Snapshot, sources: list[Source], keywords: dict[str, list[str]], limits: CollectSettings) -> pl.DataFrame:
+    """All raw items a snapshot holds for the sources, parsed as a run would (nothing is written)."""
+    client = build_client(limits, SnapshotTransport(snapshot))
+    with Fetcher(client, limits, None, rate_limited=False, sleep=no_wait) as fetcher:
+        frames = [frame for source in sources for frame in fetch_source(fetcher, source, keywords, None, "sample").frames["raw_items"]]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=RAW_ITEMS)

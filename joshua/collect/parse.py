@@ -1,10 +1,17 @@
-"""Parsing: response bodies into `RawItem`s. Pure functions, no network."""
+"""Parsing: response bodies into `RawItem`s (or `Signal`s). Pure functions, no network.
+
+Collected text is data: it is decoded, stripped to visible text and capped, never executed,
+followed or interpreted.
+"""
 
 from __future__ import annotations
 
 import calendar
 import json
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as safe_xml
@@ -13,9 +20,11 @@ from defusedxml import DefusedXmlException
 from selectolax.lexbor import LexborHTMLParser
 
 from joshua.errors import SourceError
-from schemas.records import RawItem, Source
+from schemas.records import RawItem, Signal, Source
 
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "iframe"]
+_XML_DECLARED = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""", re.IGNORECASE)
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def html_to_text(html: str, max_chars: int) -> str:
@@ -30,16 +39,62 @@ def html_to_text(html: str, max_chars: int) -> str:
     return " ".join(text.split())[:max_chars]
 
 
-def parse_feed(body: bytes, source: Source, max_text_chars: int) -> list[RawItem]:
+def header_charset(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header, or None."""
+    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type or "", re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def decode_text(body: bytes, labels: list[str]) -> str:
+    """Bytes as text: UTF-8 when they are valid UTF-8, else the first label that decodes, else detected.
+
+    Valid multi-byte UTF-8 almost never happens by accident, so it beats a label claiming Latin-1
+    (the usual mislabelling); a UTF-8 label on Windows-1252 bytes fails to decode and falls
+    through to the next label, then to charset detection.
+    """
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        labels = ["utf-16", *labels]
+    for encoding in ("utf-8", *labels):
+        try:
+            return body.decode(encoding).removeprefix("\ufeff")
+        except (LookupError, UnicodeDecodeError):
+            continue
+    from charset_normalizer import from_bytes  # only mislabelled bodies pay for loading it
+
+    best = from_bytes(body).best()
+    return str(best) if best is not None else body.decode("utf-8", "replace")
+
+
+def utf8_xml(body: bytes, content_type: str | None = None) -> bytes:
+    """XML bytes re-encoded as UTF-8, declaration updated to match, characters XML forbids removed."""
+    head = body[:200].decode("ascii", "replace")
+    declared = _XML_DECLARED.match(head)
+    labels = [label for label in (header_charset(content_type), declared and declared.group(2)) if label]
+    text = _XML_ILLEGAL.sub("", decode_text(body, labels))
+    return _XML_DECLARED.sub(r"\g<1>utf-8\g<3>", text, count=1).encode("utf-8")
+
+
+def looks_like_html(body: bytes) -> bool:
+    """True when a body starts like an HTML page (an error or login page instead of data)."""
+    start = body[:512].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html")) or b"<html" in start[:100]
+
+
+def parse_feed(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
     """RSS or Atom bytes into raw items; malformed XML and entity tricks raise SourceError."""
+    if not body.strip():
+        raise SourceError(f"{source.id}: empty body where a feed was expected")
+    if looks_like_html(body):
+        raise SourceError(f"{source.id}: got an HTML page where an RSS or Atom feed was expected")
+    xml = utf8_xml(body, content_type)
     try:
         # feedparser is lenient by design; a strict, entity-refusing parse decides what is malformed.
-        safe_xml.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        safe_xml.fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except ParseError as exc:
         raise SourceError(f"{source.id}: malformed XML ({exc})") from exc
     except DefusedXmlException as exc:
         raise SourceError(f"{source.id}: refused XML ({type(exc).__name__})") from exc
-    parsed = feedparser.parse(body, resolve_relative_uris=False, sanitize_html=False)
+    parsed = feedparser.parse(xml, resolve_relative_uris=False, sanitize_html=False)
     if not parsed.get("version"):
         raise SourceError(f"{source.id}: not an RSS or Atom feed")
     language = parsed.feed.get("language") or None
@@ -64,46 +119,181 @@ def _feed_entry_to_item(
     )
 
 
-def _http_url(value: str | None) -> str | None:
+def _http_url(value: Any) -> str | None:
     """An absolute http(s) URL, or None (feedparser promotes any guid to a link)."""
-    return value if value and value.lower().startswith(("http://", "https://")) else None
+    return value if isinstance(value, str) and value.lower().startswith(("http://", "https://")) else None
 
 
-def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int) -> list[RawItem]:
-    """A GDELT DOC 2.0 `artlist` JSON response into raw items (GDELT gives titles, not text)."""
+def _text(value: Any, max_chars: int) -> str:
+    """A JSON field as capped visible text; anything that is not a string counts as empty."""
+    return html_to_text(value, max_chars) if isinstance(value, str) else ""
+
+
+def _iso_date(value: Any) -> datetime | None:
+    """An ISO 8601 date or time (a bare date is midnight UTC) as an aware datetime, or None."""
+    if not isinstance(value, str):
+        return None
     try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        snippet = body[:80].decode("utf-8", "replace").strip()
-        raise SourceError(f"{source.id}: GDELT did not return JSON: {snippet!r}") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("articles", []), list):
-        raise SourceError(f"{source.id}: GDELT JSON has no 'articles' list")
-    return [
-        RawItem(
-            source_id=source.id,
-            url=_http_url(article.get("url")),
-            guid=article.get("url") or None,
-            title=html_to_text(article.get("title", ""), max_text_chars),
-            body="",
-            published_at=_gdelt_date(article.get("seendate")),
-            language=article.get("language") or None,
-        )
-        for article in document.get("articles", [])
-        if isinstance(article, dict)
-    ]
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _gdelt_date(value: str | None) -> datetime | None:
+def _gdelt_date(value: Any) -> datetime | None:
     """GDELT's `20261125T143000Z` as an aware datetime, or None."""
     try:
-        return datetime.strptime(value or "", "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(value if isinstance(value, str) else "", "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
 
 
-PARSERS = {"feed": parse_feed, "gdelt_artlist": parse_gdelt_artlist}
+def _epoch(value: Any) -> datetime | None:
+    """Unix seconds as an aware datetime, or None."""
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) and 0 < value < 2**33 else None
 
 
-def parse_response(body: bytes, source: Source, max_text_chars: int) -> list[RawItem]:
-    """Parse a body with the parser of the source's kind."""
-    return PARSERS[source.kind](body, source, max_text_chars)
+def load_json(body: bytes, source: Source, service: str) -> Any:
+    """A JSON body, or a SourceError quoting the start of what came instead (often an HTML error page)."""
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        snippet = " ".join(body[:120].decode("utf-8", "replace").split())
+        kind = "an HTML page" if looks_like_html(body) else "non-JSON text"
+        raise SourceError(f"{source.id}: {service} returned {kind} instead of JSON: {snippet!r}") from exc
+
+
+def json_list(document: Any, path: tuple[str, ...], source: Source, service: str) -> list[dict]:
+    """The list of objects at `path` in a JSON document; SourceError when the shape is wrong."""
+    value = document
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if value is None and isinstance(document, dict) and path[0] not in document and len(document) > 0:
+        raise SourceError(f"{source.id}: {service} JSON has no {'.'.join(path)!r}: keys {sorted(document)[:5]}")
+    if not isinstance(value, list | type(None)):
+        raise SourceError(f"{source.id}: {service} JSON field {'.'.join(path)!r} is not a list")
+    return [entry for entry in value or [] if isinstance(entry, dict)]
+
+
+def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
+    """A GDELT DOC 2.0 `artlist` JSON response into raw items (GDELT gives titles, not text).
+
+    GDELT answers an empty result with `{}` and a bad query with an HTML or plain-text message.
+    """
+    articles = json_list(load_json(body, source, "GDELT"), ("articles",), source, "GDELT")
+    return [
+        RawItem(
+            source_id=source.id,
+            url=_http_url(article.get("url")),
+            guid=article.get("url") if isinstance(article.get("url"), str) else None,
+            title=_text(article.get("title"), max_text_chars),
+            body="",
+            published_at=_gdelt_date(article.get("seendate")),
+            language=article.get("language") if isinstance(article.get("language"), str) else None,
+        )
+        for article in articles
+    ]
+
+
+def parse_gdelt_timeline(body: bytes, source: Source, content_type: str | None = None) -> list[Signal]:
+    """A GDELT `timelinetone` or `timelinevol` JSON response into signal points."""
+    series = json_list(load_json(body, source, "GDELT"), ("timeline",), source, "GDELT")
+    return [
+        Signal(source_id=source.id, series=str(line.get("series", "")), at=when, value=float(point["value"]))
+        for line in series
+        for point in line.get("data") or []
+        if isinstance(point, dict)
+        and isinstance(point.get("value"), int | float)
+        and (when := _gdelt_date(point.get("date"))) is not None
+    ]
+
+
+def parse_federal_register(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
+    """Federal Register `documents.json` results into raw items (title and abstract)."""
+    documents = json_list(load_json(body, source, "Federal Register"), ("results",), source, "Federal Register")
+    return [
+        RawItem(
+            source_id=source.id,
+            url=_http_url(document.get("html_url")),
+            guid=document.get("document_number") if isinstance(document.get("document_number"), str) else None,
+            title=_text(document.get("title"), max_text_chars),
+            body=_text(document.get("abstract"), max_text_chars),
+            published_at=_iso_date(document.get("publication_date")),
+            language="en",
+        )
+        for document in documents
+    ]
+
+
+def parse_newsapi(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
+    """NewsAPI `/v2/everything` articles into raw items; an `error` status is a SourceError."""
+    document = load_json(body, source, "NewsAPI")
+    if isinstance(document, dict) and document.get("status") == "error":
+        raise SourceError(f"{source.id}: NewsAPI error {document.get('code')}: {document.get('message')}")
+    return [
+        RawItem(
+            source_id=source.id,
+            url=_http_url(article.get("url")),
+            guid=None,
+            title=_text(article.get("title"), max_text_chars),
+            body=_text(article.get("content") or article.get("description"), max_text_chars),
+            published_at=_iso_date(article.get("publishedAt")),
+            language=source.params.get("language") if isinstance(source.params.get("language"), str) else None,
+        )
+        for article in json_list(document, ("articles",), source, "NewsAPI")
+    ]
+
+
+def parse_reddit(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
+    """A Reddit listing (`/r/<name>/hot.json`) into raw items; stickied posts are skipped."""
+    children = json_list(load_json(body, source, "Reddit"), ("data", "children"), source, "Reddit")
+    posts = [child.get("data") for child in children if isinstance(child.get("data"), dict)]
+    return [
+        RawItem(
+            source_id=source.id,
+            url=_http_url(f"https://www.reddit.com{post['permalink']}" if isinstance(post.get("permalink"), str) else None),
+            guid=post.get("name") if isinstance(post.get("name"), str) else None,
+            title=_text(post.get("title"), max_text_chars),
+            body=_text(post.get("selftext"), max_text_chars) or _text(post.get("url"), max_text_chars),
+            published_at=_epoch(post.get("created_utc")),
+            language=None,
+        )
+        for post in posts
+        if not post.get("stickied")
+    ]
+
+
+def parse_x(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
+    """An X API v2 search response into raw items (a post's text is both title and body)."""
+    document = load_json(body, source, "X API")
+    if isinstance(document, dict) and "data" not in document and document.get("errors"):
+        raise SourceError(f"{source.id}: X API error: {str(document['errors'][0])[:200]}")
+    return [
+        RawItem(
+            source_id=source.id,
+            url=f"https://x.com/i/web/status/{post['id']}" if str(post.get("id", "")).isdigit() else None,
+            guid=str(post["id"]) if post.get("id") is not None else None,
+            title=_text(post.get("text"), 200),
+            body=_text(post.get("text"), max_text_chars),
+            published_at=_iso_date(post.get("created_at")),
+            language=post.get("lang") if isinstance(post.get("lang"), str) else None,
+        )
+        for post in json_list(document, ("data",), source, "X API")
+    ]
+
+
+ItemParser = Callable[[bytes, Source, int, str | None], list[RawItem]]
+PARSERS: dict[str, ItemParser] = {
+    "feed": parse_feed,
+    "gdelt_artlist": parse_gdelt_artlist,
+    "federal_register": parse_federal_register,
+    "newsapi": parse_newsapi,
+    "reddit": parse_reddit,
+    "x_search": parse_x,
+}
+SIGNAL_KINDS = frozenset({"gdelt_timeline"})
+
+
+def parse_response(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
+    """Parse a body with the item parser of the source's kind."""
+    return PARSERS[source.kind](body, source, max_text_chars, content_type)

@@ -6,6 +6,9 @@ The directory format is documented in docs/snapshots.md: a `snapshot.toml` manif
 
 from __future__ import annotations
 
+import email.utils
+import re
+import threading
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +88,10 @@ def load_snapshot(directory: Path) -> Snapshot:
     return snapshot
 
 
+class NotRecorded(httpx.TransportError):
+    """A request the snapshot holds no response for (never retried: asking again cannot help)."""
+
+
 class SnapshotTransport(httpx.BaseTransport):
     """An httpx transport that answers requests from a snapshot instead of the network."""
 
@@ -94,18 +101,97 @@ class SnapshotTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         recorded = self.snapshot.response_for(str(request.url))
         if recorded is None:
-            raise httpx.ConnectError(f"no recorded response for {request.url}", request=request)
+            raise NotRecorded(f"no recorded response for {request.url}", request=request)
         if recorded.error == "timeout":
             raise httpx.ReadTimeout("recorded timeout", request=request)
         if recorded.error == "connect":
             raise httpx.ConnectError("recorded connection failure", request=request)
-        body = (self.snapshot.directory / recorded.body).read_bytes() if recorded.body else b""
         # Bodies are stored decoded, so length and encoding headers of the original would lie.
         headers = {k: v for k, v in recorded.headers.items() if k.lower() not in _DROPPED_HEADERS}
-        return httpx.Response(
-            recorded.status,
-            headers=headers,
-            content=body,
-            request=request,
-            extensions={RECORDED_AT: recorded.fetched_at},
-        )
+        extensions = {RECORDED_AT: recorded.fetched_at}
+        if recorded.status == 200 and not_modified(request.headers, recorded.headers):
+            return httpx.Response(304, headers=headers, request=request, extensions=extensions)
+        body = (self.snapshot.directory / recorded.body).read_bytes() if recorded.body else b""
+        stream = httpx.ByteStream(body)  # streamed like a network body, so the fetch layer's caps apply
+        return httpx.Response(recorded.status, headers=headers, stream=stream, request=request, extensions=extensions)
+
+
+def not_modified(request_headers: httpx.Headers, recorded: dict[str, str]) -> bool:
+    """Whether a conditional request matches a recorded response's validators (RFC 9110 §13.1)."""
+    etag = recorded.get("etag")
+    if "if-none-match" in request_headers:
+        return etag is not None and etag in [tag.strip() for tag in request_headers["if-none-match"].split(",")]
+    since, modified = request_headers.get("if-modified-since"), recorded.get("last-modified")
+    if since and modified:
+        try:
+            return email.utils.parsedate_to_datetime(modified) <= email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+class SnapshotRecorder:
+    """Collects live responses into a new snapshot directory (the format above); thread-safe."""
+
+    def __init__(self, directory: Path, name: str, description: str = ""):
+        self.directory, self.name, self.description = directory, name, description
+        self.responses: list[RecordedResponse] = []
+        self._lock = threading.Lock()
+        (directory / "bodies").mkdir(parents=True, exist_ok=True)
+
+    def record(self, source_id: str, url: str, status: int, headers: dict[str, str], body: bytes, fetched_at: datetime) -> None:
+        """Store one response's body and remember its manifest entry."""
+        with self._lock:
+            stem = f"{source_id}-{sum(r.source == source_id for r in self.responses) + 1}"
+            extension = _extension(headers.get("content-type", ""))
+            (self.directory / "bodies" / f"{stem}{extension}").write_bytes(body)
+            kept = {k: v for k, v in headers.items() if k in _RECORDED_HEADERS}
+            self.responses.append(
+                RecordedResponse(
+                    source=source_id, url=url, status=status, fetched_at=fetched_at, headers=kept, body=f"bodies/{stem}{extension}"
+                )
+            )
+
+    def write_manifest(self, recorded_at: datetime) -> Path:
+        """Write `snapshot.toml` for everything recorded (last, so a crash leaves no manifest)."""
+        lines = [
+            "# Recorded by `joshua snapshot record`; format in docs/snapshots.md.",
+            "",
+            "[snapshot]",
+            f"name = {_toml_string(self.name)}",
+            f"recorded_at = {recorded_at.isoformat()}",
+            "sample = false",
+            f"description = {_toml_string(self.description)}",
+        ]
+        for response in sorted(self.responses, key=lambda r: (r.source, r.body or "")):
+            lines += [
+                "",
+                "[[responses]]",
+                f"source = {_toml_string(response.source)}",
+                f"url = {_toml_string(response.url)}",
+                f"status = {response.status}",
+                f"fetched_at = {response.fetched_at.isoformat()}",
+                f"body = {_toml_string(response.body or '')}",
+                "[responses.headers]",
+                *(f"{_toml_string(key)} = {_toml_string(value)}" for key, value in sorted(response.headers.items())),
+            ]
+        manifest = self.directory / MANIFEST
+        temporary = manifest.with_suffix(".tmp")
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temporary.replace(manifest)
+        return manifest
+
+
+_RECORDED_HEADERS = frozenset({"content-type", "etag", "last-modified", "date", "cache-control"})
+
+
+def _extension(content_type: str) -> str:
+    """A body file's extension from its content type (for people browsing the snapshot)."""
+    kind = content_type.split(";")[0].strip().lower()
+    return ".json" if kind.endswith("json") else ".xml" if "xml" in kind or "rss" in kind else ".txt"
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", escaped) + '"'

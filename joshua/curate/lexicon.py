@@ -15,7 +15,8 @@ from schemas.records import Category
 class Lexicon(BaseModel):
     """Term lists for relevance, categories, escalation signals and quality cues."""
 
-    core: list[str]
+    keywords: dict[str, list[str]]
+    weighted: dict[float, list[str]]
     categories: dict[Category, list[str]]
     escalatory: list[str]
     de_escalatory: list[str]
@@ -37,7 +38,8 @@ def load_lexicon(path: Path) -> Lexicon:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
         return Lexicon(
-            core=document["relevance"]["core"],
+            keywords=document["keywords"],
+            weighted=relevance_weights(document["keywords"], document["relevance"]),
             categories=document["categories"],
             escalatory=document["signals"]["escalatory"],
             de_escalatory=document["signals"]["de_escalatory"],
@@ -49,11 +51,23 @@ def load_lexicon(path: Path) -> Lexicon:
         raise ConfigError(f"cannot use lexicon {path}: {exc}") from exc
 
 
+def relevance_weights(keywords: dict[str, list[str]], relevance: dict) -> dict[float, list[str]]:
+    """Relevance terms grouped by weight: nuclear keywords and extensions, then geopolitical ones."""
+    nuclear = [*keywords["nuclear"], *relevance.get("nuclear_extra", [])]
+    geopolitical = [term for term in keywords["geopolitical"] if term not in nuclear]
+    groups: dict[float, list[str]] = {}
+    groups.setdefault(float(relevance["nuclear_weight"]), []).extend(nuclear)
+    groups.setdefault(float(relevance["geopolitical_weight"]), []).extend(geopolitical)
+    return groups
+
+
+def term_regex(term: str) -> str:
+    """One term as a regex: words of a phrase apart by spaces or hyphens, `*` for any ending."""
+    stem, wildcard = (term[:-1], r"\w*") if term.endswith("*") else (term, "")
+    return r"[\s\-\u2010-\u2014]+".join(re.escape(word) for word in stem.split()) + wildcard
+
+
 def terms_pattern(terms: list[str]) -> str:
     """One case-insensitive, word-bounded regex for a term list; `term*` matches any ending."""
-    alternatives = sorted(
-        (re.escape(term[:-1]) + r"\w*" if term.endswith("*") else re.escape(term) for term in terms),
-        key=len,
-        reverse=True,
-    )
+    alternatives = sorted((term_regex(term) for term in terms), key=len, reverse=True)
     return r"(?i)\b(?:" + "|".join(alternatives) + r")\b"

@@ -1,4 +1,4 @@
-"""Curation as `LazyFrame -> LazyFrame` steps: identity, dedup, relevance, categories, quality.
+"""Curation as `LazyFrame -> LazyFrame` steps: identity, relevance and categories, dedup, quality, evidence.
 
 `curate(raw, ...)` chains them; each step is usable and testable on its own.
 """
@@ -12,7 +12,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import polars as pl
 
 from joshua.curate.lexicon import Lexicon, terms_pattern
+from joshua.curate.simhash import max_distance, near_duplicates, simhash64
 from schemas.tables import ARTICLES
+
+PRIOR_SCHEMA = {"article_id": pl.String, "simhash": pl.UInt64}
 
 # Query parameters that only track the reader and never change the article.
 TRACKING_PARAMS = frozenset(
@@ -97,8 +100,9 @@ def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
 
     An article is tagged with each category that has at least half the matches of its strongest
     category, so a passing mention does not make it evidence.
-    relevance = 1 − exp(−0.5·h), where h counts matches (core terms twice, title matches twice):
-    one core term in the body gives 0.63, nothing gives 0. escalation = (e + 1) / (e + d + 2) for e
+    relevance = 1 − exp(−0.5·h), h = Σ weight × matches of the weighted terms (title matches count
+    again) + the mean category match count: one nuclear keyword (weight 2) in the body gives at
+    least 0.63, nothing gives 0. escalation = (e + 1) / (e + d + 2) for e
     escalatory and d de-escalatory matches: 0.5 when neutral, toward 1 when alarming.
     """
     # "de-escalation" must not also count as "escalation".
@@ -110,9 +114,9 @@ def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
         for category, terms in lexicon.categories.items()
     }
     strongest = pl.max_horizontal(list(category_hits.values()))
-    weighted_hits = 2 * (_count(lexicon.core, "_text") + _count(lexicon.core, "_title")) + sum(
-        category_hits.values()
-    ) / len(category_hits)
+    weighted_hits = sum(
+        weight * (_count(terms, "_text") + _count(terms, "_title")) for weight, terms in lexicon.weighted.items()
+    ) + sum(category_hits.values()) / len(category_hits)
     return (
         articles.with_columns(_text=text, _title=title)
         .with_columns(
@@ -132,28 +136,58 @@ def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
     )
 
 
-def mark_duplicates(articles: pl.LazyFrame, reliability: pl.LazyFrame) -> pl.LazyFrame:
-    """Point each copy of a story (same canonical URL or same content) at its best-sourced copy.
+def mark_duplicates(
+    articles: pl.LazyFrame, reliability: pl.LazyFrame, prior: pl.DataFrame, threshold: float
+) -> pl.LazyFrame:
+    """Point each copy of a story at the first copy seen; count the sources that carry it.
 
-    The copy kept is the one from the most reliable source, then the earliest published.
-    `corroboration` counts the distinct sources that carry the story.
+    Articles are seen best-sourced first (most reliable source, then earliest published), after
+    the articles kept by earlier runs in the look-back (`prior`: article_id, simhash). A copy is
+    the same canonical URL, the same content hash, or a SimHash similarity above `threshold`.
+    `corroboration` counts the distinct sources of this run that carry the story.
     """
     first_by_url = pl.col("article_id").first().over("canonical_url")
     first_by_hash = pl.col("article_id").first().over("content_hash")
-    return (
+    ordered = (
         articles.join(reliability, on="source_id", how="left")
         .sort(["reliability", "published_at", "article_id"], descending=[True, False, False], nulls_last=True)
+        .with_columns(simhash=simhash_expr(pl.col("title") + " " + pl.col("body")))
         .with_columns(
-            duplicate_of=pl.when(pl.col("canonical_url").is_not_null() & (first_by_url != pl.col("article_id")))
+            _exact_of=pl.when(pl.col("canonical_url").is_not_null() & (first_by_url != pl.col("article_id")))
             .then(first_by_url)
             .when(first_by_hash != pl.col("article_id"))
             .then(first_by_hash)
             .otherwise(pl.lit(None, pl.String))
         )
-        .with_columns(_story=pl.coalesce("duplicate_of", "article_id"))
-        .with_columns(corroboration=pl.col("source_id").n_unique().over("_story"))
-        .drop("_story")
+        .collect()
     )
+    # A text with no SimHash features (no word longer than 3 characters) fingerprints to 0 and
+    # says nothing about similarity: only exact matching applies to it.
+    candidates = ordered.filter(pl.col("_exact_of").is_null() & (pl.col("simhash") != 0))
+    near = near_duplicate_ids(candidates, prior, max_distance(threshold))
+    return (
+        ordered.lazy()
+        .join(near.lazy(), on="article_id", how="left")
+        .join(near.lazy().rename({"article_id": "_exact_of", "_near_of": "_root_of"}), on="_exact_of", how="left")
+        .with_columns(duplicate_of=pl.coalesce("_near_of", "_root_of", "_exact_of"))
+        .with_columns(_story=pl.coalesce("duplicate_of", "article_id"))
+        .with_columns(corroboration=pl.col("source_id").n_unique().over("_story").cast(pl.Int32))
+        .drop("_story", "_exact_of", "_near_of", "_root_of")
+    )
+
+
+def simhash_expr(text: pl.Expr) -> pl.Expr:
+    """The 64-bit SimHash of a text column (see joshua/curate/simhash.py)."""
+    return text.map_batches(lambda texts: pl.Series(simhash64(texts), dtype=pl.UInt64), return_dtype=pl.UInt64)
+
+
+def near_duplicate_ids(kept: pl.DataFrame, prior: pl.DataFrame, distance: int) -> pl.DataFrame:
+    """article_id → the article_id it near-duplicates (`_near_of`), for the near-duplicates among `kept`."""
+    prior = prior.filter(~pl.col("article_id").is_in(kept["article_id"].implode()))
+    matches = near_duplicates(kept["simhash"].to_numpy(), distance, prior["simhash"].to_numpy())
+    ids, prior_ids = kept["article_id"].to_list(), prior["article_id"].to_list()
+    targets = [None if m == -1 else ids[m] if m >= 0 else prior_ids[-2 - m] for m in matches.tolist()]
+    return pl.DataFrame({"article_id": ids, "_near_of": targets}, schema={"article_id": pl.String, "_near_of": pl.String})
 
 
 def with_quality(articles: pl.LazyFrame, as_of: datetime, primary_domains: list[str]) -> pl.LazyFrame:
@@ -207,10 +241,15 @@ def with_quality(articles: pl.LazyFrame, as_of: datetime, primary_domains: list[
     )
 
 
-def keep_relevant(articles: pl.LazyFrame, min_relevance: float, as_of: datetime) -> pl.LazyFrame:
-    """Keep relevant, categorised articles whose date is not in the future (a feed's bad clock)."""
-    return articles.filter(
-        (pl.col("relevance") >= min_relevance)
+def with_evidence_flag(articles: pl.LazyFrame, min_relevance: float, as_of: datetime) -> pl.LazyFrame:
+    """Mark the articles that may be offered as evidence; every article stays in the table.
+
+    Evidence is a first copy (not a duplicate), relevant (at or above the floor), in at least one
+    category, and not dated in the future (a feed's bad clock).
+    """
+    return articles.with_columns(
+        evidence=pl.col("duplicate_of").is_null()
+        & (pl.col("relevance") >= min_relevance)
         & (pl.col("categories").list.len() > 0)
         & (pl.col("published_at").is_null() | (pl.col("published_at") <= pl.lit(as_of)))
     )
@@ -231,14 +270,17 @@ def curate(
     run_id: str,
     as_of: datetime,
     min_relevance: float,
+    simhash_threshold: float,
+    prior: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """Raw items of a run into its `articles` table."""
+    """Raw items of a run into its `articles` table; `prior` holds earlier runs' kept fingerprints."""
+    prior = prior if prior is not None else pl.DataFrame(schema=PRIOR_SCHEMA)
     return (
         raw.pipe(with_identity)
         .pipe(with_lexicon, lexicon)
-        .pipe(mark_duplicates, reliability)
+        .pipe(mark_duplicates, reliability, prior, simhash_threshold)
         .pipe(with_quality, as_of, lexicon.primary_domains)
-        .pipe(keep_relevant, min_relevance, as_of)
+        .pipe(with_evidence_flag, min_relevance, as_of)
         .pipe(to_articles, run_id)
     )
 

@@ -1,27 +1,40 @@
-"""The curate stage's I/O edge: staged raw items in, validated staged articles out."""
+"""The curate stage's I/O edge: staged raw items and the lake's history in, validated articles out."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import polars as pl
 from pydantic import BaseModel
 
+from joshua.catalog import connect_lake
 from joshua.curate.lexicon import load_lexicon
-from joshua.curate.pipeline import curate
-from joshua.curate.validate import validate_articles_isolated
+from joshua.curate.pipeline import PRIOR_SCHEMA, curate
+from joshua.curate.reliability import reliability_frame, source_rows
+from joshua.curate.validate import validate_isolated
 from joshua.lake import table_path, write_parquet_atomic
 from joshua.run import RunContext
 from schemas.records import SourceOutcome
+from schemas.tables import RAW_ITEMS
+
+SOURCE_STATE_SQL = "SELECT * FROM sources"
+PRIOR_SQL = """
+SELECT DISTINCT ON (article_id) article_id, simhash FROM articles
+WHERE duplicate_of IS NULL AND simhash IS NOT NULL
+  AND run_id IN (SELECT run_id FROM runs WHERE status = 'completed' AND started_at >= $since AND run_id <> $run_id)
+"""
 
 
 class CurateResult(BaseModel):
-    """Where a run's articles are and how many went in and out."""
+    """Where a run's articles are, how many went in and out, and what validation found."""
 
     path: str
     raw_items: int
     articles: int
     duplicates: int
+    evidence: int
+    validation: list[str]
 
     @property
     def items_in(self) -> int:
@@ -32,26 +45,41 @@ class CurateResult(BaseModel):
         return self.articles
 
 
+def lake_history(run: RunContext) -> tuple[dict[str, dict], pl.DataFrame]:
+    """Each source's latest state and the fingerprints earlier runs kept within the look-back."""
+    with connect_lake(run.lake_dir, only=frozenset({"sources", "articles"})) as con:
+        state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
+        since = run.started_at - timedelta(days=run.settings.curate.lookback_days)
+        prior = pl.from_arrow(con.sql(PRIOR_SQL, params={"since": since, "run_id": run.run_id}).to_arrow_table())
+    return state, prior.cast(PRIOR_SCHEMA) if prior.height else pl.DataFrame(schema=PRIOR_SCHEMA)
+
+
 def curate_run(run: RunContext, outcomes: Sequence[SourceOutcome]) -> CurateResult:
-    """Curate the raw items that a run's successful sources staged."""
+    """Curate the raw items that a run's successful sources staged, and update the sources' state."""
     paths = [outcome.path for outcome in outcomes if outcome.status == "ok" and outcome.path]
-    raw = pl.scan_parquet(paths)
-    reliability = pl.LazyFrame(
-        {"source_id": [s.id for s in run.sources], "reliability": [s.reliability for s in run.sources]}
-    )
+    raw = pl.scan_parquet(paths) if paths else pl.LazyFrame(schema=RAW_ITEMS)
+    state, prior = lake_history(run)
     articles = curate(
         raw,
-        reliability,
+        reliability_frame(run.declared, state),
         load_lexicon(run.settings.lexicon_file),
         run_id=run.run_id,
         as_of=run.as_of,
         min_relevance=run.settings.curate.min_relevance,
+        simhash_threshold=run.settings.curate.simhash_threshold,
+        prior=prior,
     ).collect()
     path = write_parquet_atomic(articles, table_path(run.staging_dir, "articles", run.run_id))
-    validate_articles_isolated(path, run.as_of)
+    sources = source_rows(
+        run.declared, [*outcomes, *run.skipped], state, articles, run_id=run.run_id, now=run.started_at
+    )
+    write_parquet_atomic(sources, table_path(run.staging_dir, "sources", run.run_id))
+    validation = validate_isolated(paths, path, run.as_of, run.settings.collect.max_text_chars)
     return CurateResult(
         path=str(path),
         raw_items=sum(outcome.items for outcome in outcomes),
         articles=articles.height,
         duplicates=articles["duplicate_of"].is_not_null().sum(),
+        evidence=articles["evidence"].sum(),
+        validation=validation,
     )

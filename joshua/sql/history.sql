@@ -1,5 +1,5 @@
 -- Named views and macros over the lake's views: what the spec asks of history (D05 §4).
--- joshua/catalog.py fills in {nuclear_forces}; every one is documented in the README.
+-- joshua/catalog.py fills in the reference files' paths; every one is documented in the README.
 
 -- The most recent assessment.
 CREATE OR REPLACE VIEW latest_assessment AS
@@ -81,6 +81,20 @@ SELECT * FROM read_csv('{nuclear_forces}', header = true, auto_detect = true);
 -- One country's forces over the years: FROM forces_history('China').
 CREATE OR REPLACE MACRO forces_history(name) AS TABLE
 SELECT * FROM nuclear_forces WHERE country = name ORDER BY year;
+
+-- Arms-control treaties, one row per treaty and status period, each with its source and the date
+-- it is current as of (data/reference/arms_control_treaties.csv). A treaty's status on a date is
+-- its row with the latest status_since on or before it.
+CREATE OR REPLACE VIEW arms_control_treaties AS
+SELECT * FROM read_csv(
+    '{arms_control_treaties}',
+    header = true,
+    auto_detect = true,
+    types = {
+        'status_since': 'DATE', 'signed': 'DATE', 'entered_into_force': 'DATE', 'expires': 'DATE',
+        'source_date': 'DATE'
+    }
+);
 
 -- Articles whose title or text contains a term, case-insensitive, best first (each article once,
 -- from its latest run): FROM search_items('Zaporizhzhia').

@@ -8,6 +8,20 @@ CREATE OR REPLACE VIEW raw_items AS
 SELECT * EXCLUDE (date) FROM {raw_items}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
 
+CREATE OR REPLACE VIEW signals AS
+SELECT * EXCLUDE (date) FROM {signals}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+
+-- Every run's view of every source: health, reliability and the running counts behind it.
+CREATE OR REPLACE VIEW source_history AS
+SELECT * EXCLUDE (date) FROM {sources}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+
+-- Each source as the latest completed run left it.
+CREATE OR REPLACE VIEW sources AS
+SELECT * FROM source_history
+QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY updated_at DESC, run_id DESC) = 1;
+
 CREATE OR REPLACE VIEW articles AS
 SELECT * EXCLUDE (date) FROM {articles}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');

@@ -1,0 +1,283 @@
+"""SimHash near-duplicate detection: 64-bit fingerprints of article text and a greedy first-seen-kept pass.
+
+Fingerprint (Charikar's SimHash) of one text, usually `title + " " + body`:
+
+* features are the whitespace tokens of the text (`str.split()` semantics), lower-cased (`str.lower()`),
+  kept when longer than 3 characters after lower-casing, and counted with multiplicity;
+* each feature is hashed with the stable hash `feature_hash`: the first 8 bytes of BLAKE2b of its UTF-8
+  bytes read little-endian (stable across processes and Python versions, unlike `hash()`);
+* bit b of the fingerprint is 1 when more features have bit b set in their hash than not (each feature
+  votes +1 or -1). A text without features (empty, or only short tokens) has fingerprint 0.
+
+Two fingerprints are similar by `similarity(a, b) = 1 - popcount(a ^ b) / 64`; they are near-duplicates
+when it exceeds a threshold, i.e. when their Hamming distance is at most `max_distance(threshold)`.
+`near_duplicates` keeps the first-seen article of each group (see its docstring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from itertools import combinations, pairwise
+from math import comb
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+BITS = 64
+DEFAULT_THRESHOLD = 0.85
+KEPT = -1
+
+# The characters `str.isspace()` accepts, which is where `str.split()` splits; Rust's `\s` (Unicode
+# White_Space) lacks U+001C..U+001F, so the token pattern spells the class out.
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_TOKEN_PATTERN = "[^" + "".join(f"\\x{{{ord(char):X}}}" for char in PY_WHITESPACE) + "]+"
+# U+0130 is the only character whose `str.lower()` is longer (two characters), so this count plus the
+# length is the length after lower-casing; tests check both facts against the running Python.
+_LONGER_WHEN_LOWERED = "\u0130"
+_MIN_FEATURE_CHARS = 4
+# Text per batch: bounds the token frames (several copies of ~24 bytes per token) to some tens of MB.
+_BATCH_CHARS = 4_000_000
+# _BYTE_BITS[v, t] = bit t of byte v: turns per-article byte histograms into per-bit counts.
+_BYTE_BITS = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)
+
+# near_duplicates: costs of a block probe and of a candidate pair, in units of one brute-force pair
+# (measured at ~1.2 ns); candidate pairs per batch (~40 bytes each at peak); brute-force tile shape.
+_PROBE_COST = 12.0
+_CANDIDATE_COST = 6.0
+_CANDIDATE_BUDGET = 1 << 20
+_MAX_BLOCK_BITS = 16
+_TILE_ROWS = 128
+_TILE_COLUMNS = 4096
+
+
+class _Block(NamedTuple):
+    """One pigeonhole block of bits, with the fingerprints bucketed by their value there."""
+
+    shift: int
+    width: int
+    flips: np.ndarray  # the masks to probe: every value within the radius of a block value
+    starts: np.ndarray  # bucket v is order[starts[v] : starts[v + 1]]
+    order: np.ndarray  # positions sorted by block value
+    values: np.ndarray  # the fingerprints in that order
+
+
+def feature_hash(token: str) -> int:
+    """The stable 64-bit hash of a feature: BLAKE2b-64 of its UTF-8 bytes, read little-endian."""
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def similarity(a: int, b: int) -> float:
+    """SimHash similarity of two fingerprints: the share of their 64 bits that agree."""
+    return 1 - (a ^ b).bit_count() / BITS
+
+
+def max_distance(threshold: float = DEFAULT_THRESHOLD) -> int:
+    """The largest Hamming distance d with `1 - d / 64 > threshold`; -1 when none (threshold >= 1)."""
+    return max((d for d in range(BITS + 1) if 1 - d / BITS > threshold), default=-1)
+
+
+def simhash64(texts: Sequence[str | None] | pl.Series) -> np.ndarray:
+    """The uint64 SimHash fingerprint of each text (a null text has fingerprint 0)."""
+    n = len(texts)
+    if isinstance(texts, pl.Series):
+        total = texts.str.len_bytes().sum() or 0
+    else:
+        total = sum(len(text) for text in texts if text)
+    step = max(1, _BATCH_CHARS * n // max(total, 1))
+    parts = [_batch_fingerprints(_text_batch(texts, start, step)) for start in range(0, n, step)]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
+
+
+def _text_batch(texts: Sequence[str | None] | pl.Series, start: int, size: int) -> pl.Series:
+    """Texts start..start+size as a String series, converting only that slice of a Python sequence."""
+    if isinstance(texts, pl.Series):
+        return texts.slice(start, size).cast(pl.String)
+    return pl.Series(list(texts[start : start + size]), dtype=pl.String)
+
+
+def _batch_fingerprints(texts: pl.Series) -> np.ndarray:
+    """Fingerprints of one batch: features from polars, votes as per-article byte histograms in numpy."""
+    tokens = (
+        pl.DataFrame({"token": texts.str.extract_all(_TOKEN_PATTERN)})
+        .with_row_index("article")
+        .explode("token")
+        .filter(
+            pl.col("token").str.len_chars() + pl.col("token").str.count_matches(_LONGER_WHEN_LOWERED, literal=True)
+            >= _MIN_FEATURE_CHARS
+        )
+    )
+    features = tokens.join(_vocabulary(tokens["token"].unique()), on="token", how="inner")
+    return _fingerprints(features["article"].to_numpy(), features["hash"].to_numpy(), len(texts))
+
+
+def _vocabulary(tokens: pl.Series) -> pl.DataFrame:
+    """Each distinct raw token with the hash of its lower-cased form: the only per-token Python work."""
+    raw = tokens.to_list()
+    hashes = [feature_hash(token.lower()) for token in raw]
+    return pl.DataFrame({"token": raw, "hash": hashes}, schema={"token": pl.String, "hash": pl.UInt64})
+
+
+def _fingerprints(articles: np.ndarray, hashes: np.ndarray, n: int) -> np.ndarray:
+    """Fingerprints of articles 0..n-1 from (article, feature hash) rows."""
+    rows = articles.astype(np.int64) * 256
+    set_counts = np.empty((n, BITS))
+    for k in range(8):
+        # One histogram of hash byte k per article, then a matmul spreads it to the byte's 8 bits;
+        # this reads the features 8 times instead of 64 and never expands them to one row per bit.
+        byte = ((hashes >> np.uint64(8 * k)) & np.uint64(0xFF)).astype(np.int64)
+        histogram = np.bincount(rows + byte, minlength=n * 256).reshape(n, 256)
+        set_counts[:, 8 * k : 8 * k + 8] = histogram @ _BYTE_BITS  # float64 is exact for counts < 2**53
+    features = np.bincount(articles, minlength=n)
+    bits = 2 * set_counts > features[:, None]  # votes for minus votes against > 0
+    return np.packbits(bits, axis=1, bitorder="little").view("<u8").ravel().astype(np.uint64)
+
+
+def near_duplicates(fingerprints: np.ndarray, max_distance: int, prior: np.ndarray | None = None) -> np.ndarray:
+    """For each fingerprint, what it near-duplicates: -1 (kept), a current index i >= 0, or -2 - k for `prior[k]`.
+
+    Greedy, first seen kept: fingerprints are taken in order, after all of `prior` (fingerprints kept
+    by earlier runs, all counted as kept). One is a near-duplicate when an earlier kept one is within
+    Hamming distance `max_distance`; it then points at the earliest such one (any match in `prior`
+    precedes every current one), and is not kept, so it never absorbs later fingerprints. Exactly
+    what comparing each fingerprint against the list kept so far gives, without the quadratic loop.
+    """
+    current = np.asarray(fingerprints, dtype=np.uint64)
+    earlier = np.empty(0, dtype=np.uint64) if prior is None else np.asarray(prior, dtype=np.uint64)
+    # A repeated value can only echo its first occurrence, so the greedy pass sees each distinct value
+    # once: prior ones first (a repeat within prior is never the earliest match), then current ones.
+    prior_values, prior_first, _ = _distinct_in_order(earlier)
+    values, first, inverse = _distinct_in_order(current)
+    decided = _greedy(np.concatenate([prior_values, values]), max_distance, len(prior_values))[len(prior_values) :]
+    marker = np.concatenate([-2 - prior_first, first])  # a sequence position as an output value
+    outcome = np.where(decided == KEPT, KEPT, marker[decided])
+    # A repeat duplicates its first occurrence when that was kept, else what that one duplicates.
+    echo = np.where(outcome == KEPT, first, outcome)
+    return np.where(first[inverse] == np.arange(len(current)), outcome[inverse], echo[inverse])
+
+
+def _distinct_in_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct values in order of first appearance, the index of that appearance, and each value's position."""
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return values[first[order]], first[order].astype(np.int64), rank[inverse]
+
+
+def _greedy(sequence: np.ndarray, distance: int, start: int) -> np.ndarray:
+    """First-seen-kept over distinct fingerprints from `start` on (all before it kept): -1 or the kept position."""
+    n = len(sequence)
+    decided = np.full(n, KEPT, dtype=np.int64)
+    if distance < 0:
+        return decided
+    plan = _block_plan(distance, n)
+    index = [] if plan is None else _block_index(sequence, *plan)
+    bounds = [*range(start, n, _TILE_ROWS), n] if plan is None else _batch_bounds(sequence, index, start)
+    for low, high in pairwise(bounds):
+        if plan is None:
+            # Only kept positions can absorb, and before `low` they are known.
+            columns = np.concatenate([np.flatnonzero(decided[:low] == KEPT), np.arange(low, high)])
+            later, earlier = _pairs_by_tiles(sequence, distance, low, high, columns)
+        else:
+            later, earlier = _pairs_by_blocks(sequence, distance, low, high, index)
+        # Sorted by (later, earlier), the first kept partner met is the earliest one.
+        open_pairs = np.unique((later * n + earlier)[decided[earlier] == KEPT])
+        for i, j in zip((open_pairs // n).tolist(), (open_pairs % n).tolist(), strict=True):
+            if decided[i] == KEPT and decided[j] == KEPT:
+                decided[i] = j
+    return decided
+
+
+def _block_plan(distance: int, n: int) -> tuple[list[tuple[int, int]], int] | None:
+    """The cheapest pigeonhole split as (blocks as (shift, width), radius), or None when brute force is cheaper.
+
+    With m blocks, two fingerprints within `distance` differ in at most `distance // m` bits on some
+    block, so probing each block's values within that radius finds every such pair.
+    """
+    best, best_cost = None, n / 2
+    for m in range(-(-BITS // _MAX_BLOCK_BITS), max(distance + 1, BITS // _MAX_BLOCK_BITS) + 1):
+        widths = [BITS // m + (1 if k < BITS % m else 0) for k in range(m)]
+        radius = distance // m
+        probes = [sum(comb(width, r) for r in range(radius + 1)) for width in widths]
+        cost = sum(p * (_PROBE_COST + _CANDIDATE_COST * n / 2**w) for p, w in zip(probes, widths, strict=True))
+        if cost < best_cost:
+            shifts = np.cumsum([0, *widths[:-1]]).tolist()
+            best, best_cost = (list(zip(shifts, widths, strict=True)), radius), cost
+    return best
+
+
+def _block_index(sequence: np.ndarray, blocks: list[tuple[int, int]], radius: int) -> list[_Block]:
+    """Bucket the fingerprints by each block's value."""
+    index = []
+    for shift, width in blocks:
+        key = _block_key(sequence, shift, width)
+        order = np.argsort(key, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=1 << width))])
+        index.append(_Block(shift, width, _flips(width, radius), starts, order, sequence[order]))
+    return index
+
+
+def _block_key(sequence: np.ndarray, shift: int, width: int) -> np.ndarray:
+    """Bits shift..shift+width of each fingerprint."""
+    return ((sequence >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int64)
+
+
+def _flips(width: int, radius: int) -> np.ndarray:
+    """Every `width`-bit mask with at most `radius` bits set."""
+    masks = [sum(1 << bit for bit in bits) for r in range(radius + 1) for bits in combinations(range(width), r)]
+    return np.array(masks, dtype=np.int64)
+
+
+def _batch_bounds(sequence: np.ndarray, index: list[_Block], start: int) -> list[int]:
+    """Batch boundaries from `start` such that each batch probes about `_CANDIDATE_BUDGET` candidates."""
+    load = np.zeros(len(sequence) - start, dtype=np.int64)
+    for block in index:
+        sizes = np.diff(block.starts)
+        key = _block_key(sequence[start:], block.shift, block.width)
+        for flip in block.flips:
+            load += sizes[key ^ flip]
+    # Exact counts, so a skewed set of fingerprints (large buckets) gets smaller batches.
+    cuts = np.flatnonzero(np.diff(np.cumsum(load) // _CANDIDATE_BUDGET)) + start + 1
+    return [start, *cuts.tolist(), len(sequence)]
+
+
+def _pairs_by_blocks(
+    sequence: np.ndarray, distance: int, low: int, high: int, index: list[_Block]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) with low <= i < high, j < i, within `distance`: block probes, then verified."""
+    rows = np.arange(low, high)
+    later, earlier = [], []
+    for block in index:
+        probe = (_block_key(sequence[low:high], block.shift, block.width)[:, None] ^ block.flips).ravel()
+        first, counts = block.starts[probe], block.starts[probe + 1] - block.starts[probe]
+        ends = np.cumsum(counts)
+        # Whole buckets, restricted to j < i only after verifying: cheaper than searching each bucket for i.
+        offsets = np.repeat(first - (ends - counts), counts) + np.arange(ends[-1])
+        probed = np.repeat(np.repeat(sequence[low:high], len(block.flips)), counts)
+        close = np.flatnonzero(np.bitwise_count(probed ^ block.values[offsets]) <= distance)
+        later.append(rows[np.searchsorted(ends, close, side="right") // len(block.flips)])
+        earlier.append(block.order[offsets[close]])
+    i, j = np.concatenate(later), np.concatenate(earlier)
+    return i[j < i], j[j < i]
+
+
+def _pairs_by_tiles(
+    sequence: np.ndarray, distance: int, low: int, high: int, columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) with low <= i < high, j in `columns`, j < i, within `distance`: brute force in tiles."""
+    rows, values = sequence[low:high, None], sequence[columns]
+    later, earlier = [], []
+    for begin in range(0, len(columns), _TILE_COLUMNS):
+        close = np.bitwise_count(rows ^ values[begin : begin + _TILE_COLUMNS]) <= distance
+        # nonzero costs several times the comparison, so it only scans the few rows with a pair.
+        hit = np.flatnonzero(close.any(axis=1))
+        row, column = np.nonzero(close[hit])
+        later.append(hit[row] + low)
+        earlier.append(columns[begin + column])
+    i, j = np.concatenate(later), np.concatenate(earlier)
+    return i[j < i], j[j < i]
