@@ -8,6 +8,7 @@ a partial run, and rerunning a run id replaces its files instead of adding to th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -84,13 +85,15 @@ def publish(staging: Path, lake: Path, run_id: str) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         published.append(target)
-    shutil.rmtree(staging, ignore_errors=True)
+    discard(staging)
     return published
 
 
 def discard(staging: Path) -> None:
-    """Remove a failed run's staged files."""
+    """Remove a run's staging directory, and the staging root once no run uses it."""
     shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):  # another run is staging: it removes the root later
+        staging.parent.rmdir()
 
 
 def table_glob(lake: Path, table: str) -> str:

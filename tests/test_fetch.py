@@ -219,3 +219,20 @@ def test_snapshot_replays_recorded_failures_without_waiting(make_snapshot):
         with pytest.raises(SourceError, match="no recorded response"):
             fetcher.fetch(SOURCES["xinhua"], Request(str(SOURCES["xinhua"].url)))
     assert len(sleeps) == 4  # two retries for each retryable failure; the missing recording is final
+
+
+def test_a_body_that_fails_to_parse_is_not_served_from_the_cache(tmp_path):
+    from joshua.collect.collector import fetch_source
+
+    answers = iter([b"<html><body>Maintenance</body></html>", b"<rss version='2.0'><channel><item><title>Back</title></item></channel></rss>"])
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        return httpx.Response(200, headers={"ETag": f'"{len(calls)}"'}, content=next(answers))
+
+    with fetcher_for(handler, cache=HttpCache(tmp_path)) as fetcher:
+        failed = fetch_source(fetcher, SOURCE, {}, None, "r")
+        recovered = fetch_source(fetcher, SOURCE, {}, None, "r")
+    assert "HTML page" in failed.errors[0] and len(calls) == 2
+    assert recovered.frames["raw_items"][0]["title"].to_list() == ["Back"]

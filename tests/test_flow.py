@@ -64,7 +64,10 @@ def test_sample_assessment_fills_the_lake_catalog_report_and_artifacts(data_dir)
     assert 0.0035 <= outlook[0] <= 0.011 and outlook[1] and outlook[2] == assessment.mc_seed and outlook[3] == 8
     assert query(summary, "SELECT count(*) FROM alerts")[0][0] == len(assessment.alerts)
     run = query(summary, "SELECT status, sources_ok, sources_skipped, curate_items_in, collect_seconds FROM runs")[0]
-    assert run[0] == "completed" and run[1] == 9 and run[2] == 2 and run[3] == counts["raw_items"] and run[4] > 0
+    assert run[0] == "completed" and run[1] == 10 and run[2] == 8 and run[3] == counts["raw_items"] and run[4] > 0
+    health = query(summary, "SELECT count(*), count(*) FILTER (status = 'ok'), max(consecutive_failures) FROM sources")
+    assert health == [(18, 10, 0)]
+    assert query(summary, "SELECT count(DISTINCT series) FROM signals")[0][0] == 2
     # every cited article exists in the lake
     cited = query(summary, "SELECT DISTINCT unnest(evidence) FROM risk_factors")
     known = {row[0] for row in query(summary, "SELECT article_id FROM articles")}

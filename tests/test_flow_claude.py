@@ -39,17 +39,22 @@ def test_claude_assessment_is_accounted_cached_and_keeps_the_key_secret(fake, da
     assert tokens_out == usage["output_tokens"] and cache_write == usage["cache_creation_input_tokens"]
     assert 0 < cost < 0.05
 
-    second = assess(AssessmentParams(data_dir=str(data_dir)))
-    assert second.assessment.change_explanation  # the small model explained the (lack of) change
+    # The second run's sources have a track record, so their reliability (and the evidence offered)
+    # changes once; from then on identical inputs give an identical request.
+    assess(AssessmentParams(data_dir=str(data_dir)))
+    assert runs(data_dir)[1][2] == 2  # a fresh rating and the change explanation
+    requests_before = len(fake.message_requests)
+    third = assess(AssessmentParams(data_dir=str(data_dir)))
+    assert third.assessment.change_explanation  # the small model explained the (lack of) change
     explain = fake.message_requests[-1]
     assert explain["model"] == "claude-haiku-5-5" and "tools" not in explain
-    calls, hits = runs(data_dir)[1][2], runs(data_dir)[1][7]
+    calls, hits = runs(data_dir)[2][2], runs(data_dir)[2][7]
     assert hits == 1 and calls == 1  # the assessment came from the cache; only the explanation was paid for
-    assert len(fake.message_requests) == 2
+    assert len(fake.message_requests) == requests_before + 1
 
-    third = assess(AssessmentParams(data_dir=str(data_dir), use_cache=False, consensus=3))
-    assert runs(data_dir)[2][2] == 4  # three fresh samples and one explanation
-    assert third.assessment.analyzer == "claude"
+    fourth = assess(AssessmentParams(data_dir=str(data_dir), use_cache=False, consensus=3))
+    assert runs(data_dir)[3][2] == 4  # three fresh samples and one explanation
+    assert fourth.assessment.analyzer == "claude"
 
     leaked = [p for p in data_dir.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leaked == []

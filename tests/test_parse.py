@@ -75,8 +75,10 @@ def test_parse_feed_refuses_external_entities():
 
 
 def test_parse_feed_rejects_xml_that_is_not_a_feed():
-    with pytest.raises(SourceError, match="not an RSS or Atom feed"):
+    with pytest.raises(SourceError, match="HTML page where an RSS or Atom feed was expected"):
         parse_feed(b"<html><body>Service unavailable</body></html>", RSS, 1000)
+    with pytest.raises(SourceError, match="not an RSS or Atom feed"):
+        parse_feed(b"<catalog><book/></catalog>", RSS, 1000)
 
 
 def test_parse_gdelt_artlist():
@@ -89,15 +91,74 @@ def test_parse_gdelt_artlist():
 
 
 def test_parse_gdelt_html_error_body_is_a_source_error():
-    with pytest.raises(SourceError, match="did not return JSON"):
+    with pytest.raises(SourceError, match="returned an HTML page instead of JSON"):
         parse_gdelt_artlist(b"<html>Please limit requests to one every 5 seconds</html>", GDELT, 1000)
 
 
 def test_parse_gdelt_without_articles_list():
-    with pytest.raises(SourceError, match="no 'articles' list"):
+    with pytest.raises(SourceError, match="'articles' is not a list"):
         parse_gdelt_artlist(b'{"articles": 3}', GDELT, 1000)
 
 
 def test_parse_response_dispatches_on_kind():
-    assert len(parse_response(sample_body("gdelt-artlist"), GDELT, 1000)) >= 20
+    assert len(parse_response(sample_body("gdelt-artlist"), GDELT, 1000)) >= 5
     assert len(parse_response(sample_body("bbc-world"), RSS, 1000)) >= 15
+
+
+def test_gdelt_empty_result_is_no_items():
+    assert parse_gdelt_artlist(b"{}", GDELT, 1000) == []
+
+
+def test_parse_gdelt_timeline_points():
+    from joshua.collect.parse import parse_gdelt_timeline
+
+    body = b'{"timeline": [{"series": "Average Tone", "data": [{"date": "20261120T000000Z", "value": -2.5}, {"date": "bad", "value": 1}, {"date": "20261120T030000Z", "value": "x"}]}]}'
+    points = parse_gdelt_timeline(body, SOURCES["gdelt-timeline"])
+    assert [(p.series, p.value) for p in points] == [("Average Tone", -2.5)]
+    assert points[0].at == datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_parse_federal_register_documents():
+    body = b'{"count": 2, "results": [{"title": "Nuclear export controls", "abstract": "<p>Rule on <b>uranium</b>.</p>", "html_url": "https://www.federalregister.gov/d/2026-1", "publication_date": "2026-11-20", "document_number": "2026-1"}, {"title": "No abstract"}]}'
+    first, second = parse_response(body, SOURCES["federal-register"], 1000)
+    assert first.body == "Rule on uranium ." and first.guid == "2026-1"
+    assert first.published_at == datetime(2026, 11, 20, tzinfo=UTC)
+    assert second.url is None and second.body == "" and second.published_at is None
+
+
+def test_parse_newsapi_articles_and_errors():
+    body = b'{"status": "ok", "articles": [{"source": {"name": "X"}, "title": "ICBM", "description": "d", "content": null, "url": "https://n.example/1", "publishedAt": "2026-11-25T10:00:00Z"}]}'
+    (item,) = parse_response(body, SOURCES["newsapi"], 1000)
+    assert item.body == "d" and item.published_at == datetime(2026, 11, 25, 10, tzinfo=UTC) and item.language == "en"
+    with pytest.raises(SourceError, match="NewsAPI error apiKeyInvalid"):
+        parse_response(b'{"status": "error", "code": "apiKeyInvalid", "message": "bad key"}', SOURCES["newsapi"], 1000)
+
+
+def test_parse_reddit_listing_skips_stickied_posts():
+    body = b'{"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {"name": "t3_a", "title": "Missile test", "selftext": "", "url": "https://n.example/a", "permalink": "/r/worldnews/comments/a/x/", "created_utc": 1795000000}}, {"kind": "t3", "data": {"title": "Rules", "stickied": true}}]}}'
+    (post,) = parse_response(body, SOURCES["reddit"], 1000)
+    assert post.url == "https://www.reddit.com/r/worldnews/comments/a/x/" and post.body == "https://n.example/a"
+    assert post.published_at == datetime.fromtimestamp(1795000000, UTC)
+
+
+def test_parse_x_posts_and_errors():
+    body = b'{"data": [{"id": "1790", "text": "Statement on arms control", "created_at": "2026-11-25T10:00:00.000Z", "lang": "en"}]}'
+    (post,) = parse_response(body, SOURCES["x"], 1000)
+    assert post.url == "https://x.com/i/web/status/1790" and post.title == post.body
+    with pytest.raises(SourceError, match="X API error"):
+        parse_response(b'{"errors": [{"title": "Unauthorized"}]}', SOURCES["x"], 1000)
+    assert parse_response(b'{"meta": {"result_count": 0}}', SOURCES["x"], 1000) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ('<?xml version="1.0" encoding="utf-8"?>'.encode() + "<rss version='2.0'><channel><item><title>Zaporizhzhia – “plant”</title></item></channel></rss>".encode("cp1252"), "text/xml; charset=utf-8"),
+        ("<rss version='2.0'><channel><item><title>Zaporizhzhia – “plant”</title></item></channel></rss>".encode("utf-8"), "text/xml; charset=iso-8859-1"),
+        ('<?xml version="1.0" encoding="utf-16"?>'.encode("utf-16") + "<rss version='2.0'><channel><item><title>Zaporizhzhia – “plant”</title></item></channel></rss>".encode("utf-16")[2:], None),
+    ],
+    ids=["cp1252-labelled-utf8", "utf8-labelled-latin1", "utf16-bom"],
+)
+def test_mislabelled_charsets_are_decoded_correctly(body, content_type):
+    (item,) = parse_feed(body, RSS, 1000, content_type)
+    assert item.title == "Zaporizhzhia – “plant”"

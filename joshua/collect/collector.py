@@ -92,8 +92,10 @@ def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]
             result.fetched.append(fetched)
         except SourceError as exc:
             result.errors.append(str(exc))
+            fetcher.forget(request)  # a body that failed to parse must not be served from the cache
         except Exception as exc:  # untrusted input: an unforeseen parser failure is this source's failure
             result.errors.append(f"{source.id}: {type(exc).__name__}: {exc}")
+            fetcher.forget(request)
     return result
 
 

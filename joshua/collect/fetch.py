@@ -33,7 +33,8 @@ from joshua.settings import CollectSettings
 from schemas.records import Source
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-RETRY_ERRORS = (httpx.TransportError,)
+# Network trouble is worth retrying; a request our side could not even form is not.
+RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)
 CacheUse = Literal["miss", "fresh", "revalidated"]
 
 
@@ -91,6 +92,11 @@ class HttpCache:
             fetched_at=datetime.fromisoformat(meta["fetched_at"]),
         )
         return fetched, float(meta["confirmed_at"])
+
+    def drop(self, url: str) -> None:
+        """Forget a URL (its body turned out unusable, so it must not be served again)."""
+        for path in self._paths(url):
+            path.unlink(missing_ok=True)
 
     def put(self, url: str, fetched: Fetched, confirmed_at: float) -> None:
         """Store (or re-confirm) a URL's response."""
@@ -191,7 +197,9 @@ def decoded_chunks(response: httpx.Response, max_bytes: int, what: str) -> Itera
             if produced > max_bytes:
                 raise SourceError(f"{what}: body larger than {max_bytes} bytes (decompressed)")
             yield chunk
-            if inflater is not None and not chunk:
+            if inflater is not None and inflater.eof:  # a gzip body may hold several members
+                pending, inflater = inflater.unused_data, zlib.decompressobj(zlib.MAX_WBITS | 16)
+            elif inflater is not None and not chunk:
                 break
 
 
@@ -253,6 +261,11 @@ class Fetcher:
         if self.cache and ("etag" in fetched.headers or "last-modified" in fetched.headers or source.cache_ttl_s > 0):
             self.cache.put(request.url, fetched, time.time())
         return fetched
+
+    def forget(self, request: Request) -> None:
+        """Drop a response from the cache because its body could not be used."""
+        if self.cache:
+            self.cache.drop(request.url)
 
     def _get_with_retries(self, source: Source, url: str, headers: dict[str, str]) -> Fetched:
         """GET with backoff on 429, 5xx and transport errors; the last failure becomes a SourceError."""

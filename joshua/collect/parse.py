@@ -61,8 +61,16 @@ def decode_text(body: bytes, labels: list[str]) -> str:
             continue
     from charset_normalizer import from_bytes  # only mislabelled bodies pay for loading it
 
-    best = from_bytes(body).best()
-    return str(best) if best is not None else body.decode("utf-8", "replace")
+    results = from_bytes(body)
+    best = results.best()
+    if best is None:
+        return body.decode("utf-8", "replace")
+    # On short Western text detection cannot tell the Latin code pages apart (Latin-1 "Genève" came
+    # out as cp1257 "Genčve"): Windows-1252, the usual unlabelled encoding, wins when about as plausible.
+    western = next((match for match in results if match.encoding == "cp1252"), None)
+    if western is not None and western.chaos <= best.chaos + 0.05 and western.coherence >= best.coherence:
+        best = western
+    return str(best)
 
 
 def utf8_xml(body: bytes, content_type: str | None = None) -> bytes:
@@ -107,7 +115,8 @@ def _feed_entry_to_item(
     """One feedparser entry as a raw item."""
     contents = entry.get("content") or []
     html = contents[0].get("value", "") if contents else entry.get("summary", "")
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: feedparser's get() maps a missing updated_parsed to published_parsed with a DeprecationWarning
+    when = entry.get("published_parsed") or dict.get(entry, "updated_parsed")
     return RawItem(
         source_id=source.id,
         url=_http_url(entry.get("link")),
@@ -165,6 +174,8 @@ def load_json(body: bytes, source: Source, service: str) -> Any:
 
 def json_list(document: Any, path: tuple[str, ...], source: Source, service: str) -> list[dict]:
     """The list of objects at `path` in a JSON document; SourceError when the shape is wrong."""
+    if not isinstance(document, dict):  # a list or a scalar would otherwise read as "no results"
+        raise SourceError(f"{source.id}: {service} JSON is a {type(document).__name__}, not an object")
     value = document
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
@@ -266,8 +277,10 @@ def parse_reddit(body: bytes, source: Source, max_text_chars: int, content_type:
 def parse_x(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
     """An X API v2 search response into raw items (a post's text is both title and body)."""
     document = load_json(body, source, "X API")
-    if isinstance(document, dict) and "data" not in document and document.get("errors"):
-        raise SourceError(f"{source.id}: X API error: {str(document['errors'][0])[:200]}")
+    if isinstance(document, dict) and "data" not in document:
+        if document.get("errors"):
+            raise SourceError(f"{source.id}: X API error: {str(document['errors'][0])[:200]}")
+        return []  # X leaves `data` out when nothing matched
     return [
         RawItem(
             source_id=source.id,
