@@ -124,7 +124,11 @@ def test_multiplicity_changes_the_fingerprint():
 
 
 def test_case_and_whitespace_do_not_matter():
-    texts = ["Nuclear TALKS resume in Geneva", "nuclear talks\tresume\x1cin\u3000geneva\n", "  NUCLEAR talks resume in geneva"]
+    texts = [
+        "Nuclear TALKS resume in Geneva",
+        "nuclear talks\tresume\x1cin\u3000geneva\n",
+        "  NUCLEAR talks resume in geneva",
+    ]
     fingerprints = simhash64(texts).tolist()
     assert len(set(fingerprints)) == 1
     assert fingerprints[0] == reference_fingerprint(texts[0])

@@ -67,7 +67,11 @@ def term_regex(term: str) -> str:
     return r"[\s\-\u2010-\u2014]+".join(re.escape(word) for word in stem.split()) + wildcard
 
 
-def terms_pattern(terms: list[str]) -> str:
-    """One case-insensitive, word-bounded regex for a term list; `term*` matches any ending."""
-    alternatives = sorted((term_regex(term) for term in terms), key=len, reverse=True)
-    return r"(?i)\b(?:" + "|".join(alternatives) + r")\b"
+def terms_pattern(terms: list[str], *, lowered: bool = False) -> str:
+    """One word-bounded regex for a term list; `term*` matches any ending.
+
+    Case-insensitive, unless `lowered` says the text is already lower case: then the terms are
+    lowered instead, which lets the regex engine stay on its fast path (about 10× on long texts).
+    """
+    alternatives = sorted((term_regex(term.lower() if lowered else term) for term in terms), key=len, reverse=True)
+    return ("" if lowered else "(?i)") + r"\b(?:" + "|".join(alternatives) + r")\b"

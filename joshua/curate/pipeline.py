@@ -57,6 +57,12 @@ def article_id(source_id: str, key: str) -> str:
     return hashlib.sha256(f"{source_id}\n{key}".encode()).hexdigest()[:16]
 
 
+def python_chunks(series: pl.Series, size: int = 5_000):
+    """A series as Python lists of `size` values: a list of every text at once would double the memory."""
+    for offset in range(0, len(series), size):
+        yield series.slice(offset, size).to_list()
+
+
 def _python_map(column: str, function, dtype: pl.DataType = pl.String) -> pl.Expr:
     """Apply a pure Python function to each value of a column, batch-wise."""
     return pl.col(column).map_batches(
@@ -70,8 +76,10 @@ def with_identity(raw: pl.LazyFrame) -> pl.LazyFrame:
     return (
         raw.with_columns(
             canonical_url=_python_map("url", canonical_url),
-            content_hash=pl.struct("title", "body").map_batches(
-                lambda s: pl.Series([content_hash(r["title"], r["body"]) for r in s.to_list()]),
+            content_hash=pl.concat_str("title", "body", separator=" ").map_batches(
+                lambda texts: pl.Series(
+                    [content_hash(text, "") for chunk in python_chunks(texts) for text in chunk], dtype=pl.String
+                ),
                 return_dtype=pl.String,
             ),
         )
@@ -91,8 +99,8 @@ def with_identity(raw: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _count(pattern_terms: list[str], column: str) -> pl.Expr:
-    """Matches of a term list in a text column."""
-    return pl.col(column).str.count_matches(terms_pattern(pattern_terms)).cast(pl.Int64)
+    """Matches of a term list in a lower-cased text column."""
+    return pl.col(column).str.count_matches(terms_pattern(pattern_terms, lowered=True)).cast(pl.Int64)
 
 
 def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
@@ -146,12 +154,20 @@ def mark_duplicates(
     the same canonical URL, the same content hash, or a SimHash similarity above `threshold`.
     `corroboration` counts the distinct sources of this run that carry the story.
     """
+    # The order and the links are worked out on a slim frame: sorting or joining the full one
+    # would copy every article's text.
+    weights = reliability.collect()
+    frame = articles.with_columns(
+        reliability=pl.col("source_id").replace_strict(
+            weights["source_id"], weights["reliability"], default=None, return_dtype=pl.Float64
+        ),
+        simhash=simhash_expr(pl.col("title") + " " + pl.col("body")),
+    ).collect()
     first_by_url = pl.col("article_id").first().over("canonical_url")
     first_by_hash = pl.col("article_id").first().over("content_hash")
-    ordered = (
-        articles.join(reliability, on="source_id", how="left")
+    seen = (
+        frame.select("article_id", "canonical_url", "content_hash", "simhash", "reliability", "published_at")
         .sort(["reliability", "published_at", "article_id"], descending=[True, False, False], nulls_last=True)
-        .with_columns(simhash=simhash_expr(pl.col("title") + " " + pl.col("body")))
         .with_columns(
             _exact_of=pl.when(pl.col("canonical_url").is_not_null() & (first_by_url != pl.col("article_id")))
             .then(first_by_url)
@@ -159,20 +175,27 @@ def mark_duplicates(
             .then(first_by_hash)
             .otherwise(pl.lit(None, pl.String))
         )
-        .collect()
     )
     # A text with no SimHash features (no word longer than 3 characters) fingerprints to 0 and
     # says nothing about similarity: only exact matching applies to it.
-    candidates = ordered.filter(pl.col("_exact_of").is_null() & (pl.col("simhash") != 0))
+    candidates = seen.filter(pl.col("_exact_of").is_null() & (pl.col("simhash") != 0))
     near = near_duplicate_ids(candidates, prior, max_distance(threshold))
+    links = (
+        seen.select("article_id", "_exact_of")
+        .join(near, on="article_id", how="left")
+        .join(near.rename({"article_id": "_exact_of", "_near_of": "_root_of"}), on="_exact_of", how="left")
+        .select("article_id", duplicate_of=pl.coalesce("_near_of", "_root_of", "_exact_of"))
+    )
     return (
-        ordered.lazy()
-        .join(near.lazy(), on="article_id", how="left")
-        .join(near.lazy().rename({"article_id": "_exact_of", "_near_of": "_root_of"}), on="_exact_of", how="left")
-        .with_columns(duplicate_of=pl.coalesce("_near_of", "_root_of", "_exact_of"))
+        frame.lazy()
+        .with_columns(
+            duplicate_of=pl.col("article_id").replace_strict(
+                links["article_id"], links["duplicate_of"], default=None, return_dtype=pl.String
+            )
+        )
         .with_columns(_story=pl.coalesce("duplicate_of", "article_id"))
         .with_columns(corroboration=pl.col("source_id").n_unique().over("_story").cast(pl.Int32))
-        .drop("_story", "_exact_of", "_near_of", "_root_of")
+        .drop("_story")
     )
 
 

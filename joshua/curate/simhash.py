@@ -150,6 +150,12 @@ def near_duplicates(fingerprints: np.ndarray, max_distance: int, prior: np.ndarr
     Hamming distance `max_distance`; it then points at the earliest such one (any match in `prior`
     precedes every current one), and is not kept, so it never absorbs later fingerprints. Exactly
     what comparing each fingerprint against the list kept so far gives, without the quadratic loop.
+    `max_distance` usually comes from `max_distance(threshold)`; below 0 everything is kept.
+
+    How: equal fingerprints collapse to one; batches of the rest find their close earlier partners
+    through a pigeonhole index (see `_block_plan`), or by brute force against the kept ones when
+    that is cheaper (large distances, few fingerprints); a Python loop then walks only the verified
+    pairs, in order, to apply the greedy rule.
     """
     current = np.asarray(fingerprints, dtype=np.uint64)
     if max_distance < 0:  # a threshold of 1 or more: not even identical fingerprints are near-duplicates
