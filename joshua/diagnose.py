@@ -17,10 +17,7 @@ from joshua.settings import Settings, load_settings
 from joshua.sources import load_sources
 
 RUN_COUNTS_SQL = "SELECT count(*), count(*) FILTER (WHERE status = 'completed') FROM runs"
-LAST_RUN_SOURCES_SQL = """
-SELECT s.source_id, s.status, s.error
-FROM (SELECT unnest(sources) AS s FROM (SELECT sources FROM runs ORDER BY started_at DESC LIMIT 1))
-"""
+SOURCE_HEALTH_SQL = "SELECT source_id, status, error, consecutive_failures FROM sources ORDER BY source_id"
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ def _lake(settings: Settings) -> list[Check]:
     try:
         with connect_lake(settings.data_dir / "lake") as con:
             runs, completed = con.execute(RUN_COUNTS_SQL).fetchone()
-            sources = con.execute(LAST_RUN_SOURCES_SQL).fetchall()
+            sources = con.execute(SOURCE_HEALTH_SQL).fetchall()
     except duckdb.Error as exc:
         return [Check("lake", "fail", f"cannot read the lake: {exc}")]
     summary = f"{completed} completed of {runs} runs" if runs else "empty: run `joshua assess`"
@@ -84,9 +81,13 @@ def _lake(settings: Settings) -> list[Check]:
     checks.append(
         Check("catalog", "ok", f"{catalog}") if catalog.is_file() else Check("catalog", "warn", "missing: `joshua db rebuild`")
     )
-    failed = [f"{source} ({error})" for source, status, error in sources if status == "failed"]
+    failed = [
+        f"{source} failing for {failures} run(s) ({error})"
+        for source, status, error, failures in sources
+        if status == "failed"
+    ]
     if sources:
-        detail = "; ".join(failed) or f"no failure among the {len(sources)} sources of the last run"
+        detail = "; ".join(failed) or f"no source failing among the {len(sources)} the last runs saw"
         checks.append(Check("source health", "warn" if failed else "ok", detail))
     return checks
 

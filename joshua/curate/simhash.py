@@ -48,6 +48,7 @@ _NIBBLE_BITS = ((np.arange(16)[:, None] >> np.arange(4)) & 1).astype(np.float64)
 _PROBE_COST = 12.0
 _CANDIDATE_COST = 6.0
 _CANDIDATE_BUDGET = 1 << 18
+_BATCH_ROWS = 256  # bounds the in-order Python walk over pairs inside one batch
 _MIN_BLOCKS = 4  # so a block has at most 16 bits and its bucket table at most 65,536 entries
 _TILE_ROWS = 128
 _TILE_COLUMNS = 4096
@@ -188,20 +189,40 @@ def _greedy(sequence: np.ndarray, distance: int, start: int) -> np.ndarray:
     decided = np.full(n, KEPT, dtype=np.int64)
     plan = _block_plan(distance, n)
     index = [] if plan is None else _block_index(sequence, *plan)
-    bounds = [*range(start, n, _TILE_ROWS), n] if plan is None else _batch_bounds(sequence, index, start)
-    for low, high in pairwise(bounds):
-        if plan is None:
-            # Only kept positions can absorb, and before `low` they are known.
-            columns = np.concatenate([np.flatnonzero(decided[:low] == KEPT), np.arange(low, high)])
+    load = _candidate_load(sequence, index, start)
+    probes = sum(len(block.flips) for block in index)
+    kept, kept_count = np.arange(n), start  # kept[:kept_count]: the kept positions so far, ascending
+    for low, high in pairwise(_batch_bounds(load, start, n)):
+        rows = high - low
+        # Per batch, whichever is cheaper: probing the index, or comparing with every kept position
+        # (skewed fingerprints make some buckets huge; early rows have few kept positions before them).
+        block_cost = _PROBE_COST * rows * probes + _CANDIDATE_COST * load[low - start : high - start].sum()
+        if plan is None or rows * (kept_count + rows) <= block_cost:
+            columns = np.concatenate([kept[:kept_count], np.arange(low, high)])
             later, earlier = _pairs_by_tiles(sequence, distance, low, high, columns)
         else:
             later, earlier = _pairs_by_blocks(sequence, distance, low, high, index)
-        # Sorted by (later, earlier), the first kept partner met is the earliest one.
-        open_pairs = np.unique((later * n + earlier)[decided[earlier] == KEPT])
-        for i, j in zip((open_pairs // n).tolist(), (open_pairs % n).tolist(), strict=True):
-            if decided[i] == KEPT and decided[j] == KEPT:
-                decided[i] = j
+        _settle(decided, later, earlier, low)
+        new = low + np.flatnonzero(decided[low:high] == KEPT)
+        kept[kept_count : kept_count + len(new)] = new
+        kept_count += len(new)
     return decided
+
+
+def _settle(decided: np.ndarray, later: np.ndarray, earlier: np.ndarray, low: int) -> None:
+    """Apply the greedy rule to the close pairs (later, earlier) of the batch starting at `low`, in place."""
+    n = len(decided)
+    pairs = np.unique((later * n + earlier)[decided[earlier] == KEPT])  # sorted by (later, earlier)
+    i, j = pairs // n, pairs % n
+    # Partners before the batch are settled: each row takes its earliest kept one, vectorized.
+    outer = j < low
+    rows, first = np.unique(i[outer], return_index=True)
+    decided[rows] = j[outer][first]
+    # Partners inside the batch are settled as the walk goes, in order; at most rows**2 / 2 pairs.
+    inner = ~outer & (decided[i] == KEPT)
+    for row, partner in zip(i[inner].tolist(), j[inner].tolist(), strict=True):
+        if decided[row] == KEPT and decided[partner] == KEPT:
+            decided[row] = partner
 
 
 def _block_plan(distance: int, n: int) -> tuple[list[tuple[int, int]], int] | None:
@@ -246,17 +267,22 @@ def _flips(width: int, radius: int) -> np.ndarray:
     return np.array(masks, dtype=np.int64)
 
 
-def _batch_bounds(sequence: np.ndarray, index: list[_Block], start: int) -> list[int]:
-    """Batch boundaries from `start` such that each batch probes about `_CANDIDATE_BUDGET` candidates."""
+def _candidate_load(sequence: np.ndarray, index: list[_Block], start: int) -> np.ndarray:
+    """Per position from `start`, how many candidates its block probes return (bucket sizes, exactly)."""
     load = np.zeros(len(sequence) - start, dtype=np.int64)
     for block in index:
         sizes = np.diff(block.starts)
         key = _block_key(sequence[start:], block.shift, block.width)
         for flip in block.flips:
             load += sizes[key ^ flip]
-    # Exact counts, so a skewed set of fingerprints (large buckets) gets smaller batches.
-    cuts = np.flatnonzero(np.diff(np.cumsum(load) // _CANDIDATE_BUDGET)) + start + 1
-    return [start, *cuts.tolist(), len(sequence)]
+    return load
+
+
+def _batch_bounds(load: np.ndarray, start: int, n: int) -> list[int]:
+    """Batch boundaries from `start` to n: about `_CANDIDATE_BUDGET` candidates, and at most `_BATCH_ROWS` rows."""
+    ends = np.cumsum(load) // _CANDIDATE_BUDGET + np.arange(len(load)) // _BATCH_ROWS
+    cuts = np.flatnonzero(np.diff(ends)) + start + 1
+    return [start, *cuts.tolist(), n]
 
 
 def _pairs_by_blocks(
@@ -283,14 +309,16 @@ def _pairs_by_tiles(
     sequence: np.ndarray, distance: int, low: int, high: int, columns: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) with low <= i < high, j in `columns`, j < i, within `distance`: brute force in tiles."""
-    rows, values = sequence[low:high, None], sequence[columns]
+    values = sequence[columns]
     later, earlier = [], []
-    for begin in range(0, len(columns), _TILE_COLUMNS):
-        close = np.bitwise_count(rows ^ values[begin : begin + _TILE_COLUMNS]) <= distance
-        # nonzero costs several times the comparison, so it only scans the few rows with a pair.
-        hit = np.flatnonzero(close.any(axis=1))
-        row, column = np.nonzero(close[hit])
-        later.append(hit[row] + low)
-        earlier.append(columns[begin + column])
+    for top in range(low, high, _TILE_ROWS):
+        rows = sequence[top : min(top + _TILE_ROWS, high), None]
+        for left in range(0, len(columns), _TILE_COLUMNS):
+            close = np.bitwise_count(rows ^ values[left : left + _TILE_COLUMNS]) <= distance
+            # nonzero costs several times the comparison, so it only scans the few rows with a pair.
+            hit = np.flatnonzero(close.any(axis=1))
+            row, column = np.nonzero(close[hit])
+            later.append(top + hit[row])
+            earlier.append(columns[left + column])
     i, j = np.concatenate(later), np.concatenate(earlier)
     return i[j < i], j[j < i]
