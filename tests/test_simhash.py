@@ -57,7 +57,7 @@ def fast_near_duplicates(fingerprints: Sequence[int], threshold: float, prior: S
 
 @contextmanager
 def pair_search(path: str) -> Iterator[None]:
-    """Force one way of finding close pairs: pigeonhole blocks in many small batches, or brute-force tiles."""
+    """Force one way of finding close pairs, in many small batches: pigeonhole blocks, or brute-force tiles."""
     if path == "blocks":
         with (
             mock.patch.object(simhash, "_PROBE_COST", 0.0),
@@ -66,8 +66,11 @@ def pair_search(path: str) -> Iterator[None]:
         ):
             yield
     elif path == "tiles":
-        with mock.patch.object(simhash, "_block_plan", lambda distance, n: None), mock.patch.object(
-            simhash, "_TILE_COLUMNS", 3
+        with (
+            mock.patch.object(simhash, "_block_plan", lambda distance, n: None),
+            mock.patch.object(simhash, "_BATCH_ROWS", 5),
+            mock.patch.object(simhash, "_TILE_ROWS", 2),
+            mock.patch.object(simhash, "_TILE_COLUMNS", 3),
         ):
             yield
     else:
@@ -222,9 +225,13 @@ def test_medium_scale_against_the_reference():
     picks = bases[rng.integers(0, len(bases), size=2500)]
     noise = rng.random((2500, 64)) < 0.08  # about 5 bits flipped, sometimes more than 9
     values = picks ^ np.packbits(noise, axis=1, bitorder="little").view("<u8").ravel()
-    assert simhash._block_plan(9, len(np.unique(values))) is not None
     fingerprints = values.tolist()
-    assert fast_near_duplicates(fingerprints, 0.85) == reference_near_duplicates(fingerprints, 0.85)
+    with (
+        mock.patch.object(simhash, "_pairs_by_blocks", wraps=simhash._pairs_by_blocks) as blocks,
+        mock.patch.object(simhash, "_pairs_by_tiles", wraps=simhash._pairs_by_tiles) as tiles,
+    ):
+        assert fast_near_duplicates(fingerprints, 0.85) == reference_near_duplicates(fingerprints, 0.85)
+    assert blocks.called and tiles.called  # tiles while few are kept, then the index
 
 
 # --- properties

@@ -191,7 +191,8 @@ def _greedy(sequence: np.ndarray, distance: int, start: int) -> np.ndarray:
     index = [] if plan is None else _block_index(sequence, *plan)
     load = _candidate_load(sequence, index, start)
     probes = sum(len(block.flips) for block in index)
-    kept, kept_count = np.arange(n), start  # kept[:kept_count]: the kept positions so far, ascending
+    # kept[:kept_count]: the kept positions so far, ascending; at first the prior ones, 0..start-1.
+    kept, kept_count = np.arange(n), start
     for low, high in pairwise(_batch_bounds(load, start, n)):
         rows = high - low
         # Per batch, whichever is cheaper: probing the index, or comparing with every kept position
@@ -230,7 +231,7 @@ def _block_plan(distance: int, n: int) -> tuple[list[tuple[int, int]], int] | No
 
     With m blocks, two fingerprints within `distance` differ in at most `distance // m` bits on some
     block, so probing each block's values within that radius finds every such pair. The costs assume
-    uniform fingerprints; skew (common words) only makes buckets larger, so batches get exact counts.
+    uniform fingerprints; skew (common words) makes buckets larger, which `_greedy` weighs per batch.
     """
     best, best_cost = None, n / 2
     # Past distance + 1 blocks the radius is 0 already, and more blocks only make them narrower.
@@ -310,7 +311,7 @@ def _pairs_by_tiles(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) with low <= i < high, j in `columns`, j < i, within `distance`: brute force in tiles."""
     values = sequence[columns]
-    later, earlier = [], []
+    later, earlier = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
     for top in range(low, high, _TILE_ROWS):
         rows = sequence[top : min(top + _TILE_ROWS, high), None]
         for left in range(0, len(columns), _TILE_COLUMNS):
