@@ -152,7 +152,7 @@ def test_ad_hoc_assessment_with_a_non_default_snapshot(cluster, tmp_path):
     snapshot = tmp_path / "snapshot"
     (snapshot / "bodies").mkdir(parents=True)
     entries = []
-    for source in ("reuters-nuclear", "bbc-world", "iaea-news", "gdelt-artlist"):
+    for source in ("reuters-nuclear", "bbc-world", "iaea-news", "tass"):
         (snapshot / "bodies" / source).write_bytes(sample_body(source))
         entries.append(
             f'[[responses]]\nsource = "{source}"\nurl = "{SOURCES[source].url}"\nstatus = 200\n'
