@@ -146,6 +146,10 @@ def assess(
         Path | None, typer.Option(help="Replay this snapshot directory (default: the bundled sample).")
     ] = None,
     live: Annotated[bool, typer.Option("--live", help="Fetch the sources over the network.")] = False,
+    allow_sample: Annotated[
+        bool,
+        typer.Option("--allow-sample", help="Let the fictional sample write into a lake that holds live assessments."),
+    ] = False,
     analyzer: Annotated[Analyzer, typer.Option(help="auto: Claude when a key is set, else heuristic.")] = Analyzer.auto,
     model: Annotated[str | None, typer.Option(help="Claude model id (default from joshua.toml).")] = None,
     consensus: Annotated[int | None, typer.Option(min=1, max=7, help="Claude samples to combine.")] = None,
@@ -167,6 +171,7 @@ def assess(
     params = AssessmentParams(
         snapshot=str(snapshot) if snapshot else None,
         live=live,
+        allow_sample=allow_sample,
         analyzer=analyzer.value,
         model=model,
         consensus=consensus,
@@ -202,7 +207,7 @@ def _run_flow(params: AssessmentParams, show_progress: bool) -> RunSummary:
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors)
     try:
         with progress if show_progress else nullcontext(), watch_progress(StageProgress(progress)):
-            return assessment_flow(params)
+            return assessment_flow(**params.model_dump())
     except ConfigError as exc:
         raise _fail(str(exc), EXIT_CONFIG) from None
     except JoshuaError as exc:

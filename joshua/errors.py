@@ -4,6 +4,7 @@ The tree, caught by type and never by message:
 
 * JoshuaError
   * ConfigError - settings, sources or a snapshot that cannot be used.
+    * SampleRefused - the fictional sample would mix with live assessments.
   * SourceError - one source could not be fetched or parsed.
   * SchemaViolation - a table broke its data contract.
   * AnalysisError - an analyzer could not rate the evidence.
@@ -18,6 +19,10 @@ class JoshuaError(Exception):
 
 class ConfigError(JoshuaError):
     """Settings, a sources file or a snapshot directory cannot be used."""
+
+
+class SampleRefused(ConfigError):
+    """The bundled (fictional) sample would land in a lake that holds live assessments."""
 
 
 class SourceError(JoshuaError):

@@ -131,7 +131,7 @@ def run_record(
         "sources_ok": sum(o.status == "ok" for o in outcomes),
         "sources_failed": sum(o.status == "failed" for o in outcomes),
         "sources_skipped": sum(o.status == "skipped" for o in outcomes),
-        "sources": [o.model_dump(exclude={"path"}) for o in outcomes],
+        "sources": [o.model_dump(exclude={"path", "error_type"}) for o in outcomes],
         "requests": sum(o.requests for o in outcomes),
         "not_modified": sum(o.not_modified for o in outcomes),
         "bytes": sum(o.bytes for o in outcomes),

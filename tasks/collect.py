@@ -1,22 +1,42 @@
 """Collect tasks: one per source, mapped in parallel by the flow."""
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.states import Failed, State
 
 from joshua.collect.collector import Collection, check_coverage, collect_source
 from joshua.collect.fetch import Fetcher
 from joshua.run import RunContext
+from joshua.runlog import skipped_line, source_line
 from schemas.records import Source, SourceOutcome
 
 
 @task(task_run_name="collect-{source.id}", cache_policy=NO_CACHE)
-def collect(fetcher: Fetcher, source: Source, run: RunContext) -> SourceOutcome:
-    """Fetch, parse and stage one source; its failure is an outcome, not an exception (no task retries:
-    the fetch layer retries each request)."""
-    return collect_source(fetcher, source, run)
+def collect(fetcher: Fetcher, source: Source, run: RunContext) -> SourceOutcome | State:
+    """Fetch, parse and stage one source (no task retries: the fetch layer retries each request).
+
+    A failed source ends its task run Failed, carrying its outcome, so the UI shows which source
+    failed; the flow reads the outcome with `source_outcome` and carries on.
+    """
+    outcome = collect_source(fetcher, source, run)
+    level, line = source_line(outcome)
+    get_run_logger().log(level, line)
+    return Failed(message=line, data=outcome) if outcome.status == "failed" else outcome
 
 
-@task(cache_policy=NO_CACHE)
+def source_outcome(future: PrefectFuture[SourceOutcome]) -> SourceOutcome:
+    """A collect task's outcome, failed or not; an exception the task did not expect is raised."""
+    outcome = future.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+@task(task_run_name="check-coverage-{run.run_id}", cache_policy=NO_CACHE)
 def check_collection(run: RunContext, outcomes: list[SourceOutcome]) -> Collection:
     """Stop the run with InsufficientData when too few sources succeeded."""
+    logger = get_run_logger()
+    for outcome in run.skipped:
+        logger.info(skipped_line(outcome))
     return check_coverage(outcomes, run.min_sources)

@@ -12,7 +12,7 @@ from joshua.store import load_history, record_deliveries
 from schemas.records import Assessment
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="notify-{run.run_id}", cache_policy=NO_CACHE)
 def notify_assessment(run: RunContext, assessment: Assessment, collection: Collection) -> int:
     """Send the assessment's events to the configured channels; returns how many deliveries failed."""
     previous = load_history(run).bands
@@ -22,7 +22,7 @@ def notify_assessment(run: RunContext, assessment: Assessment, collection: Colle
     return sum(not d.ok for d in deliveries)
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="notify-failure-{run.run_id}", cache_policy=NO_CACHE)
 def notify_failure(run: RunContext, error: str) -> int:
     """Send `assessment.failed`; returns how many deliveries failed."""
     deliveries = deliver([failure_event(run.run_id, error)], run.settings.notifications)

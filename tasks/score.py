@@ -2,20 +2,21 @@
 
 from datetime import UTC, datetime
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from joshua.collect.collector import Collection
 from joshua.risk.assess import build_assessment
 from joshua.run import RunContext
+from joshua.runlog import headline_line
 from joshua.store import load_history
 from schemas.records import Analysis, Assessment
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="score-{run.run_id}", cache_policy=NO_CACHE)
 def score_assessment(run: RunContext, analysis: Analysis, collection: Collection) -> Assessment:
     """Run the risk engine: score, shrinkage, interval, P(nuclear use), trend and alerts."""
-    return build_assessment(
+    assessment = build_assessment(
         analysis,
         run_id=run.run_id,
         assessed_at=datetime.now(UTC),
@@ -27,3 +28,5 @@ def score_assessment(run: RunContext, analysis: Analysis, collection: Collection
         data_label=run.data_label,
         sample_data=run.sample_data,
     )
+    get_run_logger().info(headline_line(assessment))
+    return assessment

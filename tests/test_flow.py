@@ -9,7 +9,7 @@ import pytest
 
 from flows.assessment import assess
 from joshua.errors import InsufficientData
-from schemas.records import AssessmentParams, RunSummary
+from schemas.records import RunSummary
 from tasks.report import REPORT_ARTIFACT_KEY, REPORT_LINK_KEY, STAGES_ARTIFACT_KEY
 from tests.conftest import sample_body
 
@@ -35,7 +35,7 @@ def query(summary: RunSummary, sql: str) -> list[tuple]:
 
 
 def test_sample_assessment_fills_the_lake_catalog_report_and_artifacts(data_dir):
-    state = assess(AssessmentParams(data_dir=str(data_dir)), return_state=True)
+    state = assess(data_dir=str(data_dir), return_state=True)
     summary: RunSummary = state.result()
     assessment = summary.assessment
     assert summary.status == "completed" and assessment is not None
@@ -86,17 +86,17 @@ def test_sample_assessment_fills_the_lake_catalog_report_and_artifacts(data_dir)
     assert "collect" in artifacts[STAGES_ARTIFACT_KEY].data
 
     # a rerun of the same run id replaces its rows; a new run adds one assessment with a delta
-    assess(AssessmentParams(data_dir=str(data_dir), run_id=summary.run_id))
+    assess(data_dir=str(data_dir), run_id=summary.run_id)
     assert query(summary, "SELECT count(*) FROM assessments")[0][0] == 1
     assert query(summary, "SELECT count(*) FROM raw_items")[0][0] == counts["raw_items"]
-    second = assess(AssessmentParams(data_dir=str(data_dir)))
+    second = assess(data_dir=str(data_dir))
     assert second.assessment.delta_seconds == 0  # same snapshot, same answer
     assert query(summary, "SELECT count(*) FROM assessments")[0][0] == 2
 
 
 def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapshot):
     good = {source: {"body": sample_body(source)} for source in ("reuters-nuclear", "bbc-world", "iaea-news", "tass")}
-    healthy = assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(make_snapshot(good, name="good"))))
+    healthy = assess(data_dir=str(data_dir), snapshot=str(make_snapshot(good, name="good")))
     broken = make_snapshot(
         {
             **good,
@@ -106,7 +106,7 @@ def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapsho
         },
         name="broken",
     )
-    summary = assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(broken)))
+    summary = assess(data_dir=str(data_dir), snapshot=str(broken))
     failed = {s.source_id: s.error for s in summary.sources if s.status == "failed"}
     assert set(failed) == {"aljazeera", "state-dept", "bulletin"}
     assert "malformed XML" in failed["aljazeera"] and "HTTP 500" in failed["state-dept"]
@@ -133,7 +133,7 @@ def test_too_few_sources_fail_the_run_and_leave_nothing_partial(data_dir, make_s
         }
     )
     with pytest.raises(InsufficientData, match="only 1 of 3 sources succeeded, 3 needed"):
-        assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(snapshot)))
+        assess(data_dir=str(data_dir), snapshot=str(snapshot))
     lake = data_dir / "lake"
     assert sorted(p.parts[len(lake.parts)] for p in lake.rglob("*.parquet")) == ["runs"]
     runs = pl.read_parquet(next(lake.rglob("*.parquet")))
@@ -149,13 +149,13 @@ def test_notifications_are_sent_and_logged_and_never_fail_the_run(data_dir, make
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__WEBHOOK_URL", hook.url)
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__WEBHOOK_SECRET", "s3cret")
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__SLACK_WEBHOOK_URL", down.url)
-        summary = assess(AssessmentParams(data_dir=str(data_dir)))
+        summary = assess(data_dir=str(data_dir))
         assert [json.loads(body)["event"] for _, body in hook.requests] == ["assessment.completed"]
         rows = query(summary, "SELECT event, channel, ok, attempts FROM notifications ORDER BY channel")
         assert rows == [("assessment.completed", "slack", False, 3), ("assessment.completed", "webhook", True, 1)]
         snapshot = make_snapshot({"reuters-nuclear": {"body": sample_body("reuters-nuclear")}})
         with pytest.raises(InsufficientData):
-            assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(snapshot)))
+            assess(data_dir=str(data_dir), snapshot=str(snapshot))
         assert json.loads(hook.requests[-1][1])["event"] == "assessment.failed"
     finally:
         hook.close()

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from flows.assessment import assess
 from joshua.cli import EXIT_CONFIG, app
-from schemas.records import AssessmentParams
 
 runner = CliRunner()
 
@@ -19,8 +18,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def assessed(prefect_server, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
-    first = assess(AssessmentParams(data_dir=str(data_dir)))
-    second = assess(AssessmentParams(data_dir=str(data_dir)))
+    first = assess(data_dir=str(data_dir))
+    second = assess(data_dir=str(data_dir))
     return data_dir, first, second
 
 

@@ -76,6 +76,7 @@ class SourceFetch:
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {"raw_items": [], "signals": []})
     fetched: list[Fetched] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    error_types: list[str] = field(default_factory=list)  # the exception class of each error, for logs
 
 
 def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]], credential: str | None, run_id: str) -> SourceFetch:
@@ -92,9 +93,11 @@ def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]
             result.fetched.append(fetched)
         except SourceError as exc:
             result.errors.append(str(exc))
+            result.error_types.append(type(exc).__name__)
             fetcher.forget(request)  # a body that failed to parse must not be served from the cache
         except Exception as exc:  # untrusted input: an unforeseen parser failure is this source's failure
             result.errors.append(f"{source.id}: {type(exc).__name__}: {exc}")
+            result.error_types.append(type(exc).__name__)
             fetcher.forget(request)
     return result
 
@@ -116,9 +119,10 @@ def collect_source(fetcher: Fetcher, source: Source, run: RunContext) -> SourceO
         "bytes": sum(f.wire_bytes for f in result.fetched),
     }
     error = "; ".join(result.errors) or None
+    error_type = ", ".join(dict.fromkeys(result.error_types)) or None
     if not result.fetched:
         return SourceOutcome(
-            source_id=source.id, status="failed", error=error, seconds=time.perf_counter() - started, **costs
+            source_id=source.id, status="failed", error=error, error_type=error_type, seconds=time.perf_counter() - started, **costs
         )
     path = None
     for table, frames in result.frames.items():
@@ -132,6 +136,7 @@ def collect_source(fetcher: Fetcher, source: Source, run: RunContext) -> SourceO
         http_status=result.fetched[-1].status,
         seconds=time.perf_counter() - started,
         error=error,
+        error_type=error_type,
         path=path,
         **costs,
     )
