@@ -29,6 +29,21 @@ def read_artifacts(flow_run_id):
     return asyncio.run(read())
 
 
+def read_flow_run(flow_run_id):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id)
+
+
+def read_task_runs(flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
 def query(summary: RunSummary, sql: str) -> list[tuple]:
     with duckdb.connect(summary.catalog_path, read_only=True) as con:
         return con.execute(sql).fetchall()
@@ -79,9 +94,17 @@ def test_sample_assessment_fills_the_lake_catalog_report_and_artifacts(data_dir)
 
     for name in (f"{summary.run_id}.html", f"{summary.run_id}.json", f"{summary.run_id}/clock.svg"):
         assert (data_dir / "reports" / name).is_file()
-    artifacts = {a.key: a for a in read_artifacts(state.state_details.flow_run_id)}
-    assert "seconds to midnight" in artifacts[REPORT_ARTIFACT_KEY].data and "```" in artifacts[REPORT_ARTIFACT_KEY].data
-    assert f"[HTML report](file://" in artifacts[REPORT_LINK_KEY].data and f"{summary.run_id}.html" in artifacts[REPORT_LINK_KEY].data
+    flow_run_id = state.state_details.flow_run_id
+    artifacts = {a.key: a for a in read_artifacts(flow_run_id)}
+    shown = artifacts[REPORT_ARTIFACT_KEY].data  # the whole report, readable in the UI
+    assert shown.startswith(f"# {assessment.seconds_to_midnight} seconds to midnight") and "```" in shown
+    assert "## Top risk factors" in shown and "## Categories" in shown and ".svg)" not in shown
+    assert REPORT_LINK_KEY not in artifacts  # no reports_url: no link a browser could not open
+    flow_run = read_flow_run(flow_run_id)
+    assert flow_run.name == summary.run_id
+    assert {"snapshot", "sample", "analyzer:heuristic"} <= set(flow_run.tags)
+    names = {task.name for task in read_task_runs(flow_run_id)}
+    assert {"collect-reuters-nuclear", f"curate-{summary.run_id}", f"analyze-{summary.run_id}-heuristic"} <= names
     assert artifacts[STAGES_ARTIFACT_KEY].type == "table"
     assert "collect" in artifacts[STAGES_ARTIFACT_KEY].data
 
@@ -94,7 +117,8 @@ def test_sample_assessment_fills_the_lake_catalog_report_and_artifacts(data_dir)
     assert query(summary, "SELECT count(*) FROM assessments")[0][0] == 2
 
 
-def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapshot):
+def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapshot, monkeypatch):
+    monkeypatch.setenv("JOSHUA_REPORTS_URL", "http://127.0.0.1:8080/reports/")  # where data/reports is served
     good = {source: {"body": sample_body(source)} for source in ("reuters-nuclear", "bbc-world", "iaea-news", "tass")}
     healthy = assess(data_dir=str(data_dir), snapshot=str(make_snapshot(good, name="good")))
     broken = make_snapshot(
@@ -106,7 +130,19 @@ def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapsho
         },
         name="broken",
     )
-    summary = assess(data_dir=str(data_dir), snapshot=str(broken))
+    state = assess(data_dir=str(data_dir), snapshot=str(broken), return_state=True)
+    summary = state.result()
+    assert state.is_completed()
+    tasks = {task.name: task for task in read_task_runs(state.state_details.flow_run_id)}
+    assert {name for name, task in tasks.items() if task.state.is_failed()} == {
+        "collect-aljazeera",
+        "collect-state-dept",
+        "collect-bulletin",
+    }  # the UI shows which sources failed; the run completed
+    assert "failed (SourceError)" in tasks["collect-state-dept"].state.message
+    artifacts = {a.key: a.data for a in read_artifacts(state.state_details.flow_run_id)}
+    assert f"(http://127.0.0.1:8080/reports/{summary.run_id}.html)" in artifacts[REPORT_LINK_KEY]
+    assert f"(http://127.0.0.1:8080/reports/{summary.run_id}/clock.svg)" in artifacts[REPORT_ARTIFACT_KEY]
     failed = {s.source_id: s.error for s in summary.sources if s.status == "failed"}
     assert set(failed) == {"aljazeera", "state-dept", "bulletin"}
     assert "malformed XML" in failed["aljazeera"] and "HTTP 500" in failed["state-dept"]
