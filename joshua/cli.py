@@ -363,7 +363,9 @@ class ExportFormat(StrEnum):
 
 @app.command()
 def report(
-    assessment_id: Annotated[str | None, typer.Argument(help="An assessment id (default: the latest).")] = None,
+    assessment_id: Annotated[
+        str | None, typer.Argument(help="An assessment id or a run id (default: the latest).")
+    ] = None,
     latest: Annotated[bool, typer.Option("--latest", help="The latest assessment (the default).")] = False,
     format_: Annotated[ReportFormat, typer.Option("--format", help="md, html or json.")] = ReportFormat.html,
     open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
@@ -459,6 +461,19 @@ def metrics(
         sys.stdout.write(render_metrics(con).decode())
 
 
+def _prefect_api_url() -> tuple[str | None, str]:
+    """The Prefect API that runs report to, and where that comes from: PREFECT_API_URL, else the
+    active Prefect profile (`prefect config set PREFECT_API_URL=…`)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"], "PREFECT_API_URL"
+    from prefect.settings import PREFECT_API_URL, load_current_profile
+
+    profile = load_current_profile()
+    url = profile.settings.get(PREFECT_API_URL)
+    origin = f"Prefect profile {profile.name!r}"
+    return (str(url), origin) if url else (None, f"neither PREFECT_API_URL nor the {origin} sets one")
+
+
 @app.command()
 def diagnose(
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
@@ -467,7 +482,7 @@ def diagnose(
     from joshua.diagnose import diagnose as run_checks
     from joshua.diagnose import overall
 
-    checks = run_checks(data_dir, os.environ.get("PREFECT_API_URL"))
+    checks = run_checks(data_dir, *_prefect_api_url())
     marks = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
     for check in checks:
         console.print(f"{marks[check.status]} {check.name}: ", end="")

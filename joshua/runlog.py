@@ -16,7 +16,7 @@ def source_line(outcome: SourceOutcome) -> tuple[int, str]:
     """A collected source: items, requests and cache use; a failure is a WARNING naming its error type."""
     if outcome.status == "failed":
         kind = outcome.error_type or "error"
-        return logging.WARNING, f"{outcome.source_id} failed ({kind}) after {outcome.requests} request(s): {outcome.error}"
+        return logging.WARNING, f"{outcome.source_id} failed ({kind}): {outcome.error}"
     line = (
         f"{outcome.source_id}: {outcome.items} items from {outcome.fetches} URL(s), {outcome.requests} request(s), "
         f"cache {outcome.cache_hits} hit(s) ({outcome.not_modified} not modified), {outcome.retries} retries, "
