@@ -196,3 +196,30 @@ def test_notifications_are_sent_and_logged_and_never_fail_the_run(data_dir, make
     finally:
         hook.close()
         down.close()
+
+
+def read_logs(flow_run_id) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+
+
+def test_secrets_come_from_prefect_secret_blocks(data_dir, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from tests.test_notify import Receiver
+
+    slack = Receiver()
+    try:
+        Secret(value=slack.url).save("joshua-test-slack-webhook", overwrite=True)
+        monkeypatch.setenv("JOSHUA_SECRET_BLOCKS__SLACK_WEBHOOK_URL", "joshua-test-slack-webhook")
+        monkeypatch.setenv("JOSHUA_SECRET_BLOCKS__SMTP_PASSWORD", "joshua-no-such-block")
+        state = assess(data_dir=str(data_dir), return_state=True)
+        assert state.is_completed() and len(slack.requests) == 1  # the URL came from the block
+        warnings = [log.message for log in read_logs(state.state_details.flow_run_id) if log.level == 30]
+        assert "Prefect Secret block 'joshua-no-such-block' not found: smtp_password stays unset" in warnings
+        assert not any(slack.url in log.message for log in read_logs(state.state_details.flow_run_id))
+    finally:
+        slack.close()
