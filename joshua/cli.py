@@ -32,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags show as `--live`, not `--live <bool>`
 )
 console = Console()
 errors = Console(stderr=True)
@@ -148,7 +149,7 @@ def assess(
     live: Annotated[bool, typer.Option("--live", help="Fetch the sources over the network.")] = False,
     allow_sample: Annotated[
         bool,
-        typer.Option("--allow-sample", help="Let the fictional sample write into a lake that holds live assessments."),
+        typer.Option("--allow-sample", help="Let the fictional sample write into a lake that holds assessments of real data."),
     ] = False,
     analyzer: Annotated[Analyzer, typer.Option(help="auto: Claude when a key is set, else heuristic.")] = Analyzer.auto,
     model: Annotated[str | None, typer.Option(help="Claude model id (default from joshua.toml).")] = None,
@@ -222,7 +223,7 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
-db_app = typer.Typer(help="The DuckDB catalog of views over the lake.", no_args_is_help=True)
+db_app = typer.Typer(help="The DuckDB catalog of views over the lake.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 
 
@@ -238,7 +239,9 @@ def db_rebuild(
     console.print(f"rebuilt {catalog}")
 
 
-snapshot_app = typer.Typer(help="Recorded source responses for offline replays.", no_args_is_help=True)
+snapshot_app = typer.Typer(
+    help="Recorded source responses for offline replays.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(snapshot_app, name="snapshot")
 
 
@@ -316,16 +319,18 @@ def history(
 
 
 def _print_history(rows, summary, changes, compare: bool) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
     if not rows:
         console.print("No assessments in that period. Run `joshua assess` first.")
         return
-    table = Table("date", "seconds", "change", "trend", "confidence", "top factor")
+    table = Table("date", "seconds", "change", "trend", "confidence", Column("top factor", overflow="fold"))
     for r in rows:
         change = "" if r.change is None else f"{r.change:+d}"
         table.add_row(f"{r.date:%Y-%m-%d %H:%M}", str(r.seconds), change, r.trend, r.confidence, r.top_factor or "")
-    console.print(table)
+    # piped or redirected, the table takes its whole width rather than an assumed 80 columns
+    natural = console.measure(table, options=console.options.update_width(1_000)).maximum
+    (console if console.is_terminal else Console(width=natural)).print(table)
     volatility = "n/a" if summary.volatility is None else f"{summary.volatility:.1f} s"
     console.print(
         f"{summary.count} assessments · mean {summary.mean:.0f} s · min {summary.minimum} · max {summary.maximum}"
