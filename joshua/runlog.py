@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from joshua.curate.stage import CurateResult
+from joshua.notify import Delivery
 from schemas.records import Analysis, Assessment, SourceOutcome
 
 
@@ -83,4 +84,15 @@ def source_rows(outcomes: list[SourceOutcome]) -> list[dict[str, object]]:
             "error": f"{o.error_type}: {o.error}" if o.error_type else (o.error or ""),
         }
         for o in outcomes
+    ]
+
+
+def delivery_lines(deliveries: list[Delivery]) -> list[tuple[int, str]]:
+    """Each notification sent or not; errors stay in the `notifications` table, since they may quote
+    a webhook URL, which is a secret."""
+    return [
+        (logging.INFO, f"{d.event} sent to {d.channel}")
+        if d.ok
+        else (logging.WARNING, f"{d.event} not delivered to {d.channel} after {d.attempts} attempt(s)")
+        for d in deliveries
     ]

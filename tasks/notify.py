@@ -2,12 +2,13 @@
 
 from datetime import UTC, datetime
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from joshua.collect.collector import Collection
-from joshua.notify import assessment_events, deliver, failure_event
+from joshua.notify import Event, assessment_events, deliver, failure_event
 from joshua.run import RunContext
+from joshua.runlog import delivery_lines
 from joshua.store import load_history, record_deliveries
 from schemas.records import Assessment
 
@@ -17,14 +18,19 @@ def notify_assessment(run: RunContext, assessment: Assessment, collection: Colle
     """Send the assessment's events to the configured channels; returns how many deliveries failed."""
     previous = load_history(run).bands
     events = assessment_events(assessment, previous[-1] if previous else None, collection.outcomes)
-    deliveries = deliver(events, run.settings.notifications)
-    record_deliveries(run, deliveries, datetime.now(UTC))
-    return sum(not d.ok for d in deliveries)
+    return send(run, events)
 
 
 @task(task_run_name="notify-failure-{run.run_id}", cache_policy=NO_CACHE)
 def notify_failure(run: RunContext, error: str) -> int:
     """Send `assessment.failed`; returns how many deliveries failed."""
-    deliveries = deliver([failure_event(run.run_id, error)], run.settings.notifications)
+    return send(run, [failure_event(run.run_id, error)])
+
+
+def send(run: RunContext, events: list[Event]) -> int:
+    """Deliver, record and log the events; returns how many deliveries failed."""
+    deliveries = deliver(events, run.settings.notifications)
     record_deliveries(run, deliveries, datetime.now(UTC))
+    for level, line in delivery_lines(deliveries):
+        get_run_logger().log(level, line)
     return sum(not d.ok for d in deliveries)
