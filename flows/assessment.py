@@ -1,13 +1,13 @@
 """The nuclear-risk assessment flow: collect → curate → analyze → score → store → report."""
 
-from prefect import flow, tags
+from prefect import flow
 from prefect.runtime import flow_run
 
 from flows.collection import collect_all
 from flows.naming import run_id_name
 from joshua.collect.collector import Collection
 from joshua.progress import StageTimer
-from joshua.run import FLOW_NAME, run_summary, run_tags
+from joshua.run import FLOW_NAME, run_summary
 from schemas.records import AnalyzerChoice, AssessmentParams, RunSummary
 from tasks.analyze import analyze_articles
 from tasks.collect import check_collection
@@ -52,22 +52,21 @@ def assess(
     )  # fmt: skip
     run = open_assessment_run(params)
     timer, collection = StageTimer(), Collection(outcomes=[])
-    with tags(*run_tags(run)):
-        try:
-            collection = timer.run("collect", collect_all, run)
-            check_collection(run, collection.outcomes)
-            curated = timer.run("curate", curate_articles, run, collection)
-            analysis = timer.run("analyze", analyze_articles, run, curated)
-            assessment = timer.run("score", score_assessment, run, analysis, collection)
-            timer.run("store", store_assessment, run, assessment)
-            report_path, evidence = timer.run("report", report_assessment, run, assessment, collection, timer.stages)
-            commit_assessment_run(run, timer.stages, collection.outcomes, analysis)
-            publish_stage_table(run, timer.stages)
-        except Exception as exc:
-            fail_assessment_run(run, timer.stages, collection.outcomes, f"{type(exc).__name__}: {exc}")
-            notify_failure(run, f"{type(exc).__name__}: {exc}")
-            raise
-        notify_assessment(run, assessment, collection)
+    try:
+        collection = timer.run("collect", collect_all, run)
+        check_collection(run, collection.outcomes)
+        curated = timer.run("curate", curate_articles, run, collection)
+        analysis = timer.run("analyze", analyze_articles, run, curated)
+        assessment = timer.run("score", score_assessment, run, analysis, collection)
+        timer.run("store", store_assessment, run, assessment)
+        report_path, evidence = timer.run("report", report_assessment, run, assessment, collection, timer.stages)
+        commit_assessment_run(run, timer.stages, collection.outcomes, analysis)
+        publish_stage_table(run, timer.stages)
+    except Exception as exc:
+        fail_assessment_run(run, timer.stages, collection.outcomes, f"{type(exc).__name__}: {exc}")
+        notify_failure(run, f"{type(exc).__name__}: {exc}")
+        raise
+    notify_assessment(run, assessment, collection)
     return run_summary(run, analysis, assessment, timer.stages, collection.outcomes, report_path, evidence)
 
 

@@ -1,12 +1,12 @@
 """The collection flow: collect → curate → store, keeping the lake and the HTTP cache warm."""
 
-from prefect import flow, tags, unmapped
+from prefect import flow, unmapped
 from prefect.runtime import flow_run
 
 from flows.naming import run_id_name
 from joshua.collect.collector import Collection, open_fetcher
 from joshua.progress import StageTimer
-from joshua.run import COLLECTION_FLOW_NAME, RunContext, run_tags
+from joshua.run import COLLECTION_FLOW_NAME, RunContext
 from schemas.records import AssessmentParams
 from tasks.collect import check_collection, collect, source_outcome
 from tasks.curate import curate_articles
@@ -47,16 +47,15 @@ def collect_and_curate(
     )  # fmt: skip
     run = open_assessment_run(params, COLLECTION_FLOW_NAME)
     timer, collection = StageTimer(), Collection(outcomes=[])
-    with tags(*run_tags(run)):
-        try:
-            collection = timer.run("collect", collect_all, run)
-            check_collection(run, collection.outcomes)
-            timer.run("curate", curate_articles, run, collection)
-            timer.run("store", publish_collection, run)
-            commit_assessment_run(run, timer.stages, collection.outcomes)
-        except Exception as exc:
-            fail_assessment_run(run, timer.stages, collection.outcomes, f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            publish_collection_table(run, collection, timer.stages)
+    try:
+        collection = timer.run("collect", collect_all, run)
+        check_collection(run, collection.outcomes)
+        timer.run("curate", curate_articles, run, collection)
+        timer.run("store", publish_collection, run)
+        commit_assessment_run(run, timer.stages, collection.outcomes)
+    except Exception as exc:
+        fail_assessment_run(run, timer.stages, collection.outcomes, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        publish_collection_table(run, collection, timer.stages)
     return run.run_id

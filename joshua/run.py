@@ -133,7 +133,7 @@ def refuse_sample_beside_live(lake_dir: Path) -> None:
 
 
 def run_tags(run: RunContext) -> list[str]:
-    """Tags of a run's Prefect flow and task runs: where its data came from and which analyzer rated it."""
+    """Tags of a run's Prefect flow run: where its data came from and which analyzer rated it."""
     data = ["live"] if run.snapshot_dir is None else ["snapshot", *(["sample"] if run.sample_data else [])]
     return [*data, f"analyzer:{run.analyzer}"] if run.flow == FLOW_NAME else data
 
