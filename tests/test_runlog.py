@@ -38,3 +38,16 @@ def test_delivery_lines_never_quote_the_error_which_may_hold_a_webhook_url():
         (logging.WARNING, "assessment.completed not delivered to slack after 3 attempt(s)"),
         (logging.INFO, "assessment.completed sent to webhook"),
     ]
+
+
+def test_a_fallback_from_claude_is_a_warning_with_its_reason():
+    from joshua.runlog import analysis_lines
+    from schemas.records import Analysis
+
+    analysis = Analysis(
+        analyzer="heuristic", factors=[], executive_summary="", articles_considered=12, fallback_reason="BudgetExceeded: $0.25"
+    )
+    assert analysis_lines(analysis, "claude") == [
+        (logging.INFO, "heuristic analyzer rated 0 risk factors from 12 articles"),
+        (logging.WARNING, "Claude was not used (claude asked): BudgetExceeded: $0.25"),
+    ]
