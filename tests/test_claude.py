@@ -13,7 +13,7 @@ from joshua.analyze.cache import ReplyCache
 from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude, build_request, parse_reply
 from joshua.analyze.evidence import rank_evidence, select_evidence
 from joshua.analyze.prompt import evidence_block, system_blocks
-from joshua.errors import AnalysisError, BudgetExceeded
+from joshua.errors import AnalysisError, BudgetExceeded, CircuitOpen, ClaudeRefused, ClaudeUnavailable, InvalidReply
 from joshua.reference import load_reference
 from joshua.settings import ClaudeSettings, load_settings
 from joshua.simulate import sample_articles
@@ -118,7 +118,7 @@ def test_invalid_reply_gets_one_repair(fake, sample, broken):
 def test_invalid_twice_is_an_analysis_error(fake, sample):
     bad = fake.tool_input(lambda request: {**assessment_input(request, value=2.0)})
     fake.queue(bad, bad)
-    with pytest.raises(AnalysisError, match="broke the schema"):
+    with pytest.raises(InvalidReply, match="broke the schema"):
         analyze(session(fake), sample)
     assert len(fake.message_requests) == 2
 
@@ -180,7 +180,7 @@ def test_reference_data_is_trusted_system_text_in_the_cached_prefix(fake, sample
 
 def test_refusal_is_not_repaired(fake, sample):
     fake.queue(fake.text("I can't help with that.", stop_reason="refusal"))
-    with pytest.raises(AnalysisError, match="declined"):
+    with pytest.raises(ClaudeRefused):
         analyze(session(fake), sample)
     assert len(fake.message_requests) == 1
 
@@ -207,19 +207,19 @@ def test_529_overloaded_is_retried(fake, sample):
 def test_persistent_500_fails_after_the_sdk_retries_and_opens_the_circuit(fake, sample):
     fake.queue(*[error(500, "api_error", {"retry-after-ms": "10"})] * 6)
     s = session(fake, retries=2)
-    with pytest.raises(AnalysisError, match="InternalServerError"):
+    with pytest.raises(ClaudeUnavailable, match="InternalServerError"):
         analyze(s, sample)
     assert len(fake.message_requests) == 3  # one call and the SDK's two retries
-    with pytest.raises(AnalysisError, match="InternalServerError"):
+    with pytest.raises(ClaudeUnavailable, match="InternalServerError"):
         analyze(s, sample)
-    with pytest.raises(AnalysisError, match="circuit open"):
+    with pytest.raises(CircuitOpen):
         analyze(s, sample)
     assert len(fake.message_requests) == 6  # the open circuit sent nothing
 
 
 def test_timeout_is_an_analysis_error(fake, sample):
     fake.queue(fake.slow(1.5))
-    with pytest.raises(AnalysisError, match="APITimeoutError"):
+    with pytest.raises(ClaudeUnavailable, match="APITimeoutError"):
         analyze(session(fake, retries=0, timeout=0.5), sample)
 
 
@@ -272,7 +272,7 @@ def test_consensus_survives_one_failed_sample(fake, sample):
 
 def test_consensus_needs_two_successes(fake, sample):
     fake.queue(error(400, "invalid_request_error"), error(400, "invalid_request_error"))
-    with pytest.raises(AnalysisError):
+    with pytest.raises(ClaudeUnavailable):
         analyze(session(fake), sample, consensus=3)
 
 
@@ -283,5 +283,5 @@ def test_count_tokens_is_used_when_enabled(fake, sample):
 
 def test_a_reply_that_is_not_json_is_a_failed_call(fake, sample):
     fake.queue(fake.raw(b'{"id": "msg_1", "content": [{"type": "tool_use", "inp'))
-    with pytest.raises(AnalysisError, match="Claude call failed"):
+    with pytest.raises(ClaudeUnavailable):
         analyze(session(fake, retries=0), sample)

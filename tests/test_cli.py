@@ -83,7 +83,7 @@ def test_insufficient_sources_exit_1(data_dir, make_snapshot):
     snapshot = make_snapshot({"reuters-nuclear": {"body": sample_body("reuters-nuclear")}})
     result = invoke("assess", "--snapshot", str(snapshot), "--data-dir", str(data_dir))
     assert result.exit_code == EXIT_FAILED
-    assert "assessment failed: only 1 of 1 sources succeeded" in result.stderr
+    assert "assess failed: only 1 of 1 sources succeeded" in result.stderr
 
 
 def test_simulate_a_bundled_scenario_from_the_sample(tmp_path):
