@@ -152,6 +152,11 @@ class SnapshotRecorder:
                 )
             )
 
+    def record_failure(self, source_id: str, url: str, error: str, fetched_at: datetime) -> None:
+        """Remember a request that failed in transport (`timeout` or `connect`); replays raise it again."""
+        with self._lock:
+            self.responses.append(RecordedResponse(source=source_id, url=url, fetched_at=fetched_at, error=error))
+
     def write_manifest(self, recorded_at: datetime) -> Path:
         """Write `snapshot.toml` for everything recorded (last, so a crash leaves no manifest)."""
         lines = [
@@ -171,10 +176,13 @@ class SnapshotRecorder:
                 f"url = {_toml_string(response.url)}",
                 f"status = {response.status}",
                 f"fetched_at = {response.fetched_at.isoformat()}",
-                f"body = {_toml_string(response.body or '')}",
-                "[responses.headers]",
-                *(f"{_toml_string(key)} = {_toml_string(value)}" for key, value in sorted(response.headers.items())),
+                f"error = {_toml_string(response.error)}" if response.error else f"body = {_toml_string(response.body or '')}",
             ]
+            if response.headers:
+                lines += [
+                    "[responses.headers]",
+                    *(f"{_toml_string(key)} = {_toml_string(value)}" for key, value in sorted(response.headers.items())),
+                ]
         manifest = self.directory / MANIFEST
         temporary = manifest.with_suffix(".tmp")
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
