@@ -11,12 +11,15 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 import shutil  # noqa: E402
 import tomllib  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+from uuid import UUID  # noqa: E402
 
 import pytest  # noqa: E402
 
 from joshua.collect.snapshot import SnapshotRecorder  # noqa: E402
+from schemas.records import AssessmentParams, RunSummary  # noqa: E402
 from joshua.settings import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 from joshua.sources import load_sources  # noqa: E402
 
@@ -39,6 +42,25 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """One completed assessment of the bundled sample: where it wrote, what it returned."""
+
+    data_dir: Path
+    summary: RunSummary
+    flow_run_id: UUID
+
+
+@pytest.fixture(scope="module")
+def sample_run(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
+    """The bundled sample assessed once on a fresh data directory, shared by a module's tests."""
+    from flows.assessment import assess
+
+    data_dir = tmp_path_factory.mktemp("sample-run") / "data"
+    state = assess(AssessmentParams(data_dir=str(data_dir)), return_state=True)
+    return SampleRun(data_dir, state.result(), state.state_details.flow_run_id)
 
 
 @pytest.fixture

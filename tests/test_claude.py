@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import anthropic
 import polars as pl
 import pytest
 
-from joshua.analyze.budget import Budget, Usage, cost_usd
-from joshua.analyze.cache import ReplyCache
-from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude, build_request, parse_reply
+from joshua.analyze.budget import Usage, cost_usd
+from joshua.analyze.claude import ClaudeSession, analyze_with_claude, build_request, parse_reply
 from joshua.analyze.evidence import rank_evidence, select_evidence
 from joshua.analyze.prompt import evidence_block, system_blocks
-from joshua.errors import AnalysisError, BudgetExceeded, CircuitOpen, ClaudeRefused, ClaudeUnavailable, InvalidReply
+from joshua.analyze.stage import open_session
+from joshua.errors import BudgetExceeded, CircuitOpen, ClaudeRefused, ClaudeUnavailable, InvalidReply
 from joshua.reference import load_reference
-from joshua.settings import ClaudeSettings, load_settings
+from joshua.settings import load_settings
 from joshua.simulate import sample_articles
 from schemas.records import Category, ConfidenceLevel
 from tests.fake_anthropic import FakeAnthropic, assessment_input, error
@@ -35,16 +34,19 @@ def sample():
 
 
 @pytest.fixture
-def fake():
+def fake(monkeypatch):
+    """The local Messages API; the SDK finds it through ANTHROPIC_BASE_URL, as a gateway would be found."""
     with FakeAnthropic() as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         yield server
 
 
-def session(fake: FakeAnthropic, tmp_path=None, *, retries: int = 2, timeout: float = 5.0, **overrides) -> ClaudeSession:
+def session(
+    fake: FakeAnthropic, tmp_path=None, *, retries: int = 2, timeout: float = 5.0, month_to_date_usd: float = 0.0, **overrides
+) -> ClaudeSession:
+    """A session opened the way a run opens it (`open_session`), against the fake server."""
     settings = SETTINGS.claude.model_copy(update={"max_retries": retries, "timeout_s": timeout, **overrides})
-    client = anthropic.Anthropic(api_key="sk-ant-test-key", base_url=fake.base_url, max_retries=retries, timeout=timeout)
-    cache = ReplyCache(tmp_path / "cache", settings.cache_ttl_hours) if tmp_path else None
-    return ClaudeSession(client, settings, Budget(settings, 0.0), cache, CircuitBreaker(settings.circuit_breaker_failures))
+    return open_session(settings, "sk-ant-test-key", month_to_date_usd, tmp_path / "cache" if tmp_path else None)
 
 
 def analyze(s: ClaudeSession, sample, consensus: int = 1):
@@ -240,17 +242,14 @@ def test_run_cap_stops_before_calling(fake, sample):
 
 
 def test_monthly_cap_counts_earlier_spend(fake, sample):
-    s = session(fake)
-    s.budget = Budget(s.settings.model_copy(update={"max_usd_per_month": 1.0}), month_to_date_usd=0.999)
+    s = session(fake, max_usd_per_month=1.0, month_to_date_usd=0.999)
     with pytest.raises(BudgetExceeded, match="monthly cap"):
         analyze(s, sample)
 
 
 def test_input_token_cap(fake, sample):
-    s = session(fake)
-    request = build_request(MODEL, [], s.settings)
-    s.settings = ClaudeSettings(**{**s.settings.model_dump(), "max_input_tokens": 1000})
-    s.budget = Budget(s.settings, 0.0)
+    request = build_request(MODEL, [], SETTINGS.claude)
+    s = session(fake, max_input_tokens=1000)
     with pytest.raises(BudgetExceeded, match="over the cap"):
         s.reply(request, 0)
 
