@@ -114,7 +114,7 @@ def test_invalid_reply_gets_one_repair(fake, sample, broken):
     analysis = analyze(session(fake), sample)
     assert len(fake.message_requests) == 2
     assert "could not be used" in fake.message_requests[1]["messages"][0]["content"]
-    assert all(0 <= f.value <= 1 for f in analysis.factors)
+    assert analysis.analyzer == "claude" and {f.category for f in analysis.factors} == set(Category)
 
 
 def test_invalid_twice_is_an_analysis_error(fake, sample):
