@@ -33,10 +33,12 @@ def analyze_articles(
 ) -> Analysis:
     """Rate the eight risk categories from the run's articles (Claude or the heuristic)."""
     key = anthropic_key(settings) if setup.name == "claude" else None
-    claude = key and ClaudeAccess(
-        settings=settings.claude,
-        api_key=key,
-        month_to_date_usd=month_to_date_spend(run),
-        cache_dir=run.paths.cache / "claude" if use_cache else None,
-    )
-    return analyze_run(Path(curated.path), run.as_of, setup, settings.analyze, claude or None, history)
+    claude = None
+    if key is not None:
+        claude = ClaudeAccess(
+            settings=settings.claude,
+            api_key=key,
+            month_to_date_usd=month_to_date_spend(run),
+            cache_dir=run.paths.cache / "claude" if use_cache else None,
+        )
+    return analyze_run(Path(curated.path), run.as_of, setup, settings.analyze, claude, history)

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from joshua.errors import ConfigError
 
@@ -50,6 +50,7 @@ class Snapshot(BaseModel):
     directory: Path
     info: SnapshotInfo
     responses: list[RecordedResponse]
+    _by_url: dict[str, RecordedResponse] | None = PrivateAttr(default=None)
 
     @property
     def label(self) -> str:
@@ -59,8 +60,12 @@ class Snapshot(BaseModel):
 
     def response_for(self, url: str) -> RecordedResponse | None:
         """The recorded response for a request URL, compared after httpx normalisation."""
-        wanted = str(httpx.URL(url))
-        return next((r for r in self.responses if str(httpx.URL(r.url)) == wanted), None)
+        if self._by_url is None:  # normalised once: every source check and replayed request looks up here
+            index: dict[str, RecordedResponse] = {}
+            for response in self.responses:
+                index.setdefault(str(httpx.URL(response.url)), response)  # the first recording wins
+            self._by_url = index
+        return self._by_url.get(str(httpx.URL(url)))
 
 
 def load_snapshot(directory: Path) -> Snapshot:
