@@ -238,3 +238,15 @@ def test_a_body_that_fails_to_parse_is_not_served_from_the_cache(tmp_path):
     (error,) = failed.errors
     assert isinstance(error, ParseError) and error.url == URL and "HTML page" in str(error) and len(calls) == 2
     assert recovered.frames["raw_items"][0]["title"].to_list() == ["Back"]
+
+
+def test_an_unforeseen_failure_while_fetching_is_a_fetch_error():
+    from joshua.collect.collector import fetch_source
+
+    def handler(request):
+        raise httpx.UnsupportedProtocol("no such scheme", request=request)  # not a retryable error
+
+    with fetcher_for(handler) as fetcher:
+        result = fetch_source(fetcher, SOURCE, {}, None, "r")
+    (error,) = result.errors
+    assert type(error) is FetchError and error.url == URL and "UnsupportedProtocol" in str(error)

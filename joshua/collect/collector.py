@@ -15,7 +15,7 @@ from joshua.collect.endpoints import source_requests
 from joshua.collect.fetch import Fetched, Fetcher, HttpCache, build_client
 from joshua.collect.parse import SIGNAL_KINDS, parse_gdelt_timeline, parse_response
 from joshua.collect.snapshot import Snapshot, SnapshotTransport
-from joshua.errors import InsufficientData, ParseError, SourceError
+from joshua.errors import FetchError, InsufficientData, ParseError, SourceError
 from joshua.lake import conform, table_path, write_parquet_atomic
 from joshua.settings import CollectSettings
 from schemas.records import RawItem, Source, SourceOutcome, StageCounts
@@ -120,6 +120,7 @@ def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]
     """Fetch and parse every request of a source; a request's failure is recorded, not raised."""
     result, limits = SourceFetch(), fetcher.settings
     for request in source_requests(source, keywords, credential):
+        fetched = None
         try:
             fetched = fetcher.fetch(source, request)
             if source.kind in SIGNAL_KINDS:
@@ -131,8 +132,9 @@ def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]
         except SourceError as exc:
             result.errors.append(exc.at(request.url))
             fetcher.forget(request)  # a body that failed to parse must not be served from the cache
-        except Exception as exc:  # untrusted input: an unforeseen parser failure is this source's failure
-            result.errors.append(ParseError(source.id, request.url, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # untrusted input: an unforeseen failure is this source's failure
+            kind = FetchError if fetched is None else ParseError
+            result.errors.append(kind(source.id, request.url, f"{type(exc).__name__}: {exc}"))
             fetcher.forget(request)
     return result
 
