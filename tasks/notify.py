@@ -9,27 +9,32 @@ from joshua.collect.collector import Collection
 from joshua.notify import Event, assessment_events, deliver, failure_event
 from joshua.run import RunContext
 from joshua.runlog import delivery_lines
-from joshua.store import load_history, record_deliveries
+from joshua.settings import NotificationSettings
+from joshua.store import record_deliveries
 from schemas.records import Assessment
 
 
 @task(task_run_name="notify-{run.run_id}", cache_policy=NO_CACHE)
-def notify_assessment(run: RunContext, assessment: Assessment, collection: Collection) -> int:
+def notify_assessment(
+    run: RunContext,
+    assessment: Assessment,
+    previous_band: str | None,
+    collection: Collection,
+    settings: NotificationSettings,
+) -> int:
     """Send the assessment's events to the configured channels; returns how many deliveries failed."""
-    previous = load_history(run).bands
-    events = assessment_events(assessment, previous[-1] if previous else None, collection.outcomes)
-    return send(run, events)
+    return send(run, assessment_events(assessment, previous_band, collection.outcomes), settings)
 
 
 @task(task_run_name="notify-failure-{run.run_id}", cache_policy=NO_CACHE)
-def notify_failure(run: RunContext, error: str) -> int:
+def notify_failure(run: RunContext, error: str, settings: NotificationSettings) -> int:
     """Send `assessment.failed`; returns how many deliveries failed."""
-    return send(run, [failure_event(run.run_id, error)])
+    return send(run, [failure_event(run.run_id, error)], settings)
 
 
-def send(run: RunContext, events: list[Event]) -> int:
+def send(run: RunContext, events: list[Event], settings: NotificationSettings) -> int:
     """Deliver, record and log the events; returns how many deliveries failed."""
-    deliveries = deliver(events, run.settings.notifications)
+    deliveries = deliver(events, settings)
     record_deliveries(run, deliveries, datetime.now(UTC))
     for level, line in delivery_lines(deliveries):
         get_run_logger().log(level, line)

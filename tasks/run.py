@@ -8,10 +8,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from joshua import sidecar
-from joshua.run import FLOW_NAME, RunContext, open_run, run_tags
+from joshua.collect.collector import Collection
+from joshua.risk.assess import History
+from joshua.run import FLOW_NAME, RunContext, RunInputs, open_run, run_tags
 from joshua.settings import Settings, load_settings
-from joshua.store import abandon_run, commit_run, run_record
-from schemas.records import Analysis, AssessmentParams, SourceOutcome, StageMetrics
+from joshua.store import abandon_run, commit_run, load_history, run_record
+from schemas.records import Analysis, AssessmentParams, StageMetrics
 
 
 def read_secret_block(name: str) -> str:
@@ -38,27 +40,41 @@ def tag_flow_run(tags: list[str]) -> None:
 
 
 @task(task_run_name="open-{params.run_id}", cache_policy=NO_CACHE)
-def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> RunContext:
-    """Read settings once, fix the run's id, clock, data and analyzer, and tag the flow run."""
-    run = open_run(params, with_secret_blocks(load_settings(data_dir=params.data_dir)), flow=flow)
+def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> tuple[RunContext, RunInputs]:
+    """Read settings once, fix the run's id, clock, paths, data and analyzer, and tag the flow run."""
+    run, inputs = open_run(params, with_secret_blocks(load_settings(data_dir=params.data_dir)), flow=flow)
     sidecar.prewarm()  # validation and chart libraries load in their own process during collection
-    tag_flow_run(run_tags(run))
-    get_run_logger().info(f"run {run.run_id}: {run.data_label}, analyzer {run.analyzer}, {len(run.sources)} sources")
-    return run
+    tag_flow_run(run_tags(run, inputs))
+    sources = f"{len(inputs.sources)} of {len(inputs.declared)} sources"
+    get_run_logger().info(f"run {run.run_id}: {inputs.data_label}, analyzer {inputs.analyzer.name}, {sources}")
+    return run, inputs
+
+
+@task(task_run_name="history-{run.run_id}", cache_policy=NO_CACHE)
+def read_history(run: RunContext) -> History:
+    """The earlier committed assessments, read once for every stage that needs them."""
+    return load_history(run)
 
 
 @task(task_run_name="commit-{run.run_id}", cache_policy=NO_CACHE)
 def commit_assessment_run(
-    run: RunContext, stages: list[StageMetrics], outcomes: list[SourceOutcome], analysis: Analysis | None = None
+    run: RunContext,
+    analyzer: str,
+    data_label: str,
+    stages: list[StageMetrics],
+    collection: Collection,
+    analysis: Analysis | None = None,
 ) -> None:
     """Commit the completed run: its `runs` row makes its rows visible, then the catalog refreshes."""
     record = run_record(
         run,
         status="completed",
         ended_at=datetime.now(UTC),
+        analyzer=analyzer,
+        data_label=data_label,
         stages=stages,
-        outcomes=outcomes,
-        errors=[o.error for o in outcomes if o.error and o.status == "failed"],
+        outcomes=collection.everything,
+        errors=[o.error for o in collection.outcomes if o.error and o.status == "failed"],
         analysis=analysis,
     )
     commit_run(run, record)
@@ -66,13 +82,18 @@ def commit_assessment_run(
 
 @task(task_run_name="fail-{run.run_id}", cache_policy=NO_CACHE)
 def fail_assessment_run(
-    run: RunContext, stages: list[StageMetrics], outcomes: list[SourceOutcome], error: str
+    run: RunContext, analyzer: str, data_label: str, stages: list[StageMetrics], collection: Collection, error: str
 ) -> None:
     """Record a failed run and drop everything it staged: nothing partial reaches the lake."""
-    failures = [o.error for o in outcomes if o.error and o.status == "failed"]
-    abandon_run(
+    failures = [o.error for o in collection.outcomes if o.error and o.status == "failed"]
+    record = run_record(
         run,
-        run_record(
-            run, status="failed", ended_at=datetime.now(UTC), stages=stages, outcomes=outcomes, errors=[*failures, error]
-        ),
+        status="failed",
+        ended_at=datetime.now(UTC),
+        analyzer=analyzer,
+        data_label=data_label,
+        stages=stages,
+        outcomes=collection.everything,
+        errors=[*failures, error],
     )
+    abandon_run(run, record)

@@ -148,3 +148,15 @@ def test_diagnose_reads_the_api_url_of_the_active_prefect_profile(tmp_path):
     joshua = str(Path(sys.executable).parent / "joshua")
     done = subprocess.run([joshua, "diagnose", "--data-dir", str(tmp_path)], env=env, capture_output=True, text=True, timeout=120)
     assert "http://127.0.0.1:9/api (from Prefect profile 'remote') is not reachable" in done.stdout, done.stdout
+
+
+def test_diagnose_reports_credentials_set_through_settings(tmp_path, monkeypatch):
+    for name in ("NEWSAPI_KEY", "X_BEARER_TOKEN", "JOSHUA_NEWSAPI_KEY", "JOSHUA_X_BEARER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "joshua.toml"
+    config.write_text('newsapi_key = "newsapi-secret-value"\nx_bearer_token = "x-secret-value"\n', encoding="utf-8")
+    monkeypatch.setenv("JOSHUA_CONFIG", str(config))
+    result = invoke("diagnose", "--data-dir", str(tmp_path / "data"))
+    credentials = next(line for line in result.stdout.splitlines() if "credentials:" in line)
+    assert "NEWSAPI_KEY set" in credentials and "X_BEARER_TOKEN set" in credentials
+    assert "secret-value" not in result.stdout

@@ -32,23 +32,23 @@ def test_the_sample_is_refused_beside_real_assessments(data_dir):
     with pytest.raises(SampleRefused, match="holds 1 assessment.*--allow-sample") as refused:
         open_run(AssessmentParams(), settings)
     assert isinstance(refused.value, ConfigError)  # the CLI answers it with exit 2
-    assert open_run(AssessmentParams(allow_sample=True), settings).sample_data
-    assert not open_run(AssessmentParams(live=True), settings).sample_data
+    assert open_run(AssessmentParams(allow_sample=True), settings)[1].sample_data
+    assert not open_run(AssessmentParams(live=True), settings)[1].sample_data
 
 
 def test_the_sample_goes_into_an_empty_or_sample_lake(data_dir):
-    assert open_run(AssessmentParams(), load_settings(data_dir=data_dir)).sample_data
+    assert open_run(AssessmentParams(), load_settings(data_dir=data_dir))[1].sample_data
 
 
 def test_tags_say_where_the_data_came_from_and_which_analyzer(data_dir):
     settings = load_settings(data_dir=data_dir)
-    assert run_tags(open_run(AssessmentParams(analyzer="heuristic"), settings)) == [
+    assert run_tags(*open_run(AssessmentParams(analyzer="heuristic"), settings)) == [
         "snapshot",
         "sample",
         "analyzer:heuristic",
     ]
-    assert run_tags(open_run(AssessmentParams(live=True, analyzer="heuristic"), settings)) == ["live", "analyzer:heuristic"]
-    assert run_tags(open_run(AssessmentParams(live=True), settings, flow="nuclear-risk-collection")) == ["live"]
+    assert run_tags(*open_run(AssessmentParams(live=True, analyzer="heuristic"), settings)) == ["live", "analyzer:heuristic"]
+    assert run_tags(*open_run(AssessmentParams(live=True), settings, flow="nuclear-risk-collection")) == ["live"]
 
 
 def test_secrets_from_blocks_fill_only_what_the_environment_left_unset(monkeypatch, data_dir):
