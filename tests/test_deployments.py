@@ -224,7 +224,7 @@ def test_ad_hoc_assessment_named_tagged_logged_and_reported_in_the_ui(cluster, t
 
     lines = read_logs(api, run.id)
     warnings = [log.message for log in lines if log.level == 30]
-    assert any(m.startswith("aljazeera failed (SourceError)") and "HTTP 500" in m for m in warnings), warnings
+    assert any(m.startswith("aljazeera failed (FetchError)") and "HTTP 500" in m for m in warnings), warnings
     assert any(log.message.startswith(f"Headline: {seconds} seconds to midnight") for log in lines)
     assert any(log.message.startswith("Report written: ") for log in lines)
     (logs / "ad-hoc-run.log").write_text("\n".join(f"{log.level} {log.message}" for log in lines))
