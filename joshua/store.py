@@ -25,10 +25,12 @@ FROM assessments
 WHERE run_id <> $run_id
 ORDER BY assessed_at
 """
+# Factors of exactly the assessments the first query returned: a run committing between the two
+# queries must not add factor rows for an assessment the history does not hold.
 FACTOR_HISTORY_SQL = """
-SELECT f.assessment_id, f.category, avg(f.value) AS value
-FROM risk_factors f JOIN assessments a USING (assessment_id)
-WHERE a.run_id <> $run_id
+SELECT assessment_id, category, avg(value) AS value
+FROM risk_factors
+WHERE list_contains($assessment_ids, assessment_id)
 GROUP BY ALL
 """
 
@@ -63,7 +65,7 @@ def load_history(run: RunContext) -> History:
     """The earlier committed assessments (this run's id excluded), oldest first."""
     with connect_lake(run.paths.lake, only=HISTORY_TABLES) as con:
         rows = con.execute(HISTORY_SQL, {"run_id": run.run_id}).fetchall()
-        factor_rows = con.execute(FACTOR_HISTORY_SQL, {"run_id": run.run_id}).fetchall()
+        factor_rows = con.execute(FACTOR_HISTORY_SQL, {"assessment_ids": [row[0] for row in rows]}).fetchall()
     order = {row[0]: position for position, row in enumerate(rows)}
     factor_values: dict[str, list[float]] = {}
     for assessment, category, value in factor_rows:

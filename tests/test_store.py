@@ -77,6 +77,36 @@ def test_history_excludes_the_run_itself_and_keeps_the_order(data_dir):
     assert all(values == [pytest.approx(0.6), pytest.approx(0.8)] for values in history.factor_values.values())
 
 
+def test_history_is_consistent_when_a_run_commits_between_its_two_queries(data_dir, monkeypatch):
+    import joshua.store
+
+    completed(context(data_dir, FIRST), value=0.6)
+    real_connect = joshua.store.connect_lake
+
+    class CommitsAfterFirstQuery:
+        """A lake connection during whose reads another run commits (twelve concurrent runs did this)."""
+
+        def __init__(self, con):
+            self.con, self.queries = con, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.con.close()
+
+        def execute(self, sql, parameters):
+            self.queries += 1
+            if self.queries == 2:
+                completed(context(data_dir, THIRD), value=0.8)
+            return self.con.execute(sql, parameters)
+
+    monkeypatch.setattr(joshua.store, "connect_lake", lambda lake, only: CommitsAfterFirstQuery(real_connect(lake, only)))
+    history = load_history(context(data_dir, SECOND))
+    assert history.seconds == [576]
+    assert all(values == [pytest.approx(0.6)] for values in history.factor_values.values())
+
+
 def test_history_of_an_empty_lake_is_empty(data_dir):
     history = load_history(context(data_dir, FIRST))
     assert history.seconds == [] and history.factor_values == {}
