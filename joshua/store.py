@@ -69,8 +69,6 @@ def load_history(run: RunContext) -> History:
     order = {row[0]: position for position, row in enumerate(rows)}
     factor_values: dict[str, list[float]] = {}
     for assessment, category, value in factor_rows:
-        if assessment not in order:  # a concurrent run committed between the two queries
-            continue
         series = factor_values.setdefault(category, [math.nan] * len(rows))
         series[order[assessment]] = value
     return History(
