@@ -184,9 +184,6 @@ def assess(
         raise _fail(str(exc), EXIT_CONFIG) from None
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    from joshua import sidecar
-
-    sidecar.prewarm()  # validation and chart libraries load in their own process while Prefect starts
     summary = _run_flow(params, show_progress=not json_output)
     if json_output:
         console.print_json(summary.model_dump_json())

@@ -6,7 +6,6 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from joshua import sidecar
 from joshua.catalog import connect_lake
 from joshua.collect.collector import Collection
 from joshua.lake import table_path
@@ -30,7 +29,7 @@ def report_assessment(
     evidence = load_evidence(table_path(run.lake_dir, "articles", run.run_id), assessment)
     with connect_lake(run.lake_dir, only=frozenset({"assessments", "risk_factors", "alerts"})) as con:
         data = run_report_data(con, assessment, evidence, [*collection.outcomes, *run.skipped], stages)
-    paths = sidecar.call(write_report, data, run.reports_dir, run.settings.risk)  # charts render in the sidecar
+    paths = write_report(data, run.reports_dir, run.settings.risk)
     create_markdown_artifact(key=REPORT_ARTIFACT_KEY, markdown=summary_markdown(data), description=f"Run {run.run_id}")
     create_link_artifact(
         key=REPORT_LINK_KEY, link=paths["html"].resolve().as_uri(), link_text="HTML report", description=f"Run {run.run_id}"

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from joshua import sidecar
 from joshua.run import FLOW_NAME, RunContext, open_run
 from joshua.settings import load_settings
 from joshua.store import abandon_run, commit_run, run_record
@@ -15,9 +14,7 @@ from schemas.records import Analysis, AssessmentParams, SourceOutcome, StageMetr
 @task(cache_policy=NO_CACHE)
 def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> RunContext:
     """Read settings once and fix the run's id, clock, data and analyzer."""
-    run = open_run(params, load_settings(data_dir=params.data_dir), flow=flow)
-    sidecar.prewarm()  # validation and chart libraries load in their own process during collection
-    return run
+    return open_run(params, load_settings(data_dir=params.data_dir), flow=flow)
 
 
 @task(cache_policy=NO_CACHE)

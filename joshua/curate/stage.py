@@ -12,7 +12,7 @@ from joshua.catalog import connect_lake
 from joshua.curate.lexicon import load_lexicon
 from joshua.curate.pipeline import PRIOR_SCHEMA, curate
 from joshua.curate.reliability import reliability_frame, source_rows
-from joshua.curate.validate import validate_isolated
+from joshua.curate.validate import validate_run
 from joshua.lake import table_path, write_parquet_atomic
 from joshua.run import RunContext
 from schemas.records import SourceOutcome
@@ -74,7 +74,7 @@ def curate_run(run: RunContext, outcomes: Sequence[SourceOutcome]) -> CurateResu
         run.declared, [*outcomes, *run.skipped], state, articles, run_id=run.run_id, now=run.started_at
     )
     write_parquet_atomic(sources, table_path(run.staging_dir, "sources", run.run_id))
-    validation = validate_isolated(paths, path, run.as_of, run.settings.collect.max_text_chars)
+    validation = validate_run(raw, articles, run.as_of, run.settings.collect.max_text_chars)
     return CurateResult(
         path=str(path),
         raw_items=sum(outcome.items for outcome in outcomes),
