@@ -7,10 +7,16 @@ STAMP   := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: assess test bench install clean
+.PHONY: assess stop test bench install clean
 
+# The first `make assess` starts Prefect's server in the background (API and UI on
+# http://127.0.0.1:4200, or another free port) and leaves it running so later runs skip its
+# start-up; `make stop` ends it.
 assess: $(STAMP)  ## run one assessment on the bundled offline snapshot
-	$(BIN)/joshua assess $(ARGS)
+	$(BIN)/joshua assess --background-server $(ARGS)
+
+stop: $(STAMP)  ## stop the Prefect server that `make assess` left running
+	$(BIN)/joshua server stop
 
 test: $(STAMP)  ## run the whole test suite (pytest exit code 5, "no tests ran", fails too)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -26,7 +26,7 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_MARK = "prefect.server.api.server:create_app"
+SERVER_MARKS = ("prefect.server.api.server:create_app", "joshua.prefect_server")  # Prefect's, JOSHUA's
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -70,9 +70,10 @@ def memory(pid: int) -> tuple[int, int] | None:
 
 def is_server(pid: int) -> bool:
     try:
-        return SERVER_MARK in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        command = Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
     except OSError:
         return False
+    return any(mark in command for mark in SERVER_MARKS)
 
 
 @dataclass

@@ -7,7 +7,8 @@ and configuration errors answer at once.
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from joshua.simulate import SimulationSummary
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+DEFAULT_SERVER_PORT = 4200  # Prefect's usual port: the background server's UI is at http://127.0.0.1:4200
 
 app = typer.Typer(
     name="joshua",
@@ -160,8 +162,20 @@ def assess(
     run_id: Annotated[str | None, typer.Option(help="Rerun (replace) an earlier run id.")] = None,
     min_sources: Annotated[int | None, typer.Option(min=1, help="Fewest sources that must succeed.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+    background_server: Annotated[
+        bool,
+        typer.Option(
+            "--background-server",
+            help="Start Prefect's server in the background on first use and leave it running for later runs "
+            "(`joshua server stop` ends it). Without it a running background server is still reused.",
+        ),
+    ] = False,
 ) -> None:
-    """Run one assessment: collect, curate, analyze, score, store and report."""
+    """Run one assessment: collect, curate, analyze, score, store and report.
+
+    Prefect's API: PREFECT_API_URL if set, else the background server if one runs, else a temporary
+    server that ends with this command.
+    """
     if snapshot is not None and live:
         raise _fail("--snapshot and --live exclude each other", EXIT_CONFIG)
     params = AssessmentParams(
@@ -184,11 +198,47 @@ def assess(
         raise _fail(str(exc), EXIT_CONFIG) from None
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    summary = _run_flow(params, show_progress=not json_output)
+    from joshua.prefect_server import ServerError
+
+    try:
+        with _prefect_api(background_server, show_progress=not json_output):
+            summary = _run_flow(params, show_progress=not json_output)
+    except ServerError as exc:
+        raise _fail(str(exc), EXIT_FAILED) from None
     if json_output:
         console.print_json(summary.model_dump_json())
     else:
         _print_summary(summary)
+
+
+def _prefect_home() -> Path:
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home).expanduser()
+
+
+@contextmanager
+def _prefect_api(background: bool, show_progress: bool) -> Iterator[None]:
+    """Point Prefect at its API for the block: PREFECT_API_URL, the background server or a temporary one."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from joshua.prefect_server import background_server, start_background_server, temporary_server
+
+    if get_current_settings().api.url:  # the environment, a profile or a test harness names one
+        yield
+        return
+    home = _prefect_home()
+    with ExitStack() as stack:
+        with errors.status("starting Prefect's server…") if show_progress else nullcontext():
+            if background:
+                info, started = start_background_server(home, DEFAULT_SERVER_PORT)
+                if started:
+                    errors.print(f"Prefect's server runs in the background at {info.url} (stop it: joshua server stop)")
+            else:
+                info = background_server(home)
+            url = info.url if info else stack.enter_context(temporary_server())
+        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
+        yield
 
 
 def _run_flow(params: AssessmentParams, show_progress: bool) -> RunSummary:
@@ -228,6 +278,47 @@ def db_rebuild(
     settings = _settings(data_dir)
     catalog = build_catalog(settings.data_dir / "lake", settings.data_dir / "joshua.duckdb")
     console.print(f"rebuilt {catalog}")
+
+
+server_app = typer.Typer(help="Prefect's server in the background, reused by later runs.", no_args_is_help=True)
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("start")
+def server_start(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (another free one if taken; 0: any).")] = DEFAULT_SERVER_PORT,
+) -> None:
+    """Start Prefect's server (API and UI) in the background, unless one already runs."""
+    from joshua.prefect_server import ServerError, start_background_server
+
+    try:
+        with errors.status("starting Prefect's server…"):
+            info, started = start_background_server(_prefect_home(), port)
+    except ServerError as exc:
+        raise _fail(str(exc), EXIT_FAILED) from None
+    state = "started" if started else "already running"
+    console.print(f"Prefect's server {state} at {info.url} (UI {info.url.removesuffix('/api')}, process {info.pid})")
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the background server started by `joshua server start` or `joshua assess --background-server`."""
+    from joshua.prefect_server import stop_background_server
+
+    stopped = stop_background_server(_prefect_home())
+    console.print(f"stopped Prefect's server at {stopped.url}" if stopped else "no background server was running")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Say whether the background server runs, and where."""
+    from joshua.prefect_server import background_server
+
+    info = background_server(_prefect_home())
+    if info is None:
+        console.print("no background server is running")
+        raise typer.Exit(EXIT_FAILED)
+    console.print(f"Prefect's server runs at {info.url} (process {info.pid})")
 
 
 snapshot_app = typer.Typer(help="Recorded source responses for offline replays.", no_args_is_help=True)
