@@ -321,6 +321,22 @@ def server_status() -> None:
     console.print(f"Prefect's server runs at {info.url} (process {info.pid})")
 
 
+@db_app.command("sweep")
+def db_sweep(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Remove the files of runs that never committed (killed mid-run), once older than any run lasts."""
+    from datetime import UTC, datetime
+
+    from joshua.lake import sweep_staging, sweep_uncommitted
+
+    settings = _settings(data_dir)
+    now = datetime.now(UTC)
+    staged = sweep_staging(settings.data_dir / "staging", now)
+    published = sweep_uncommitted(settings.data_dir / "lake", now)
+    console.print(f"removed {len(published)} lake file(s) and {len(staged)} staging directorie(s) of runs that never committed")
+
+
 snapshot_app = typer.Typer(help="Recorded source responses for offline replays.", no_args_is_help=True)
 app.add_typer(snapshot_app, name="snapshot")
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import polars as pl
 
 from joshua.catalog import build_catalog, connect_lake
-from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
+from joshua.lake import conform, discard, publish, table_path, unpublish, write_parquet_atomic
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
@@ -162,8 +162,9 @@ def commit_run(run: RunContext, record: pl.DataFrame) -> None:
 
 
 def abandon_run(run: RunContext, record: pl.DataFrame) -> None:
-    """Drop a failed run's staged files and commit its `runs` row with status `failed`."""
+    """Drop a failed run's staged and published files, then commit its `runs` row with status `failed`."""
     discard(run.staging_dir)
+    unpublish(run.lake_dir, run.run_id)
     commit_run(run, record)
 
 

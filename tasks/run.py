@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from joshua.lake import sweep_staging
 from joshua.run import FLOW_NAME, RunContext, open_run
 from joshua.settings import load_settings
 from joshua.store import abandon_run, commit_run, run_record
@@ -14,7 +15,9 @@ from schemas.records import Analysis, AssessmentParams, SourceOutcome, StageMetr
 @task(cache_policy=NO_CACHE)
 def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> RunContext:
     """Read settings once and fix the run's id, clock, data and analyzer."""
-    return open_run(params, load_settings(data_dir=params.data_dir), flow=flow)
+    run = open_run(params, load_settings(data_dir=params.data_dir), flow=flow)
+    sweep_staging(run.staging_dir.parent, run.started_at)  # what runs that died left staged
+    return run
 
 
 @task(cache_policy=NO_CACHE)

@@ -14,9 +14,12 @@ import sys
 import time
 from pathlib import Path
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
+from joshua.lake import STALE_AFTER, sweep_staging, sweep_uncommitted
 from joshua.prefect_server import (
     background_server,
     healthy,
@@ -102,6 +105,12 @@ def test_killing_the_cli_mid_run_leaves_no_process_running(tmp_path):
         os.kill(cli.pid, signal.SIGKILL)
         cli.wait()
         wait_until(lambda: not still_running(started), 60, f"the CLI's processes to end: {still_running(started)}")
+        # What the killed run left is removed once it is older than any run can last.
+        later = datetime.now(UTC) + STALE_AFTER + timedelta(minutes=1)
+        sweep_staging(data_dir / "staging", later)
+        sweep_uncommitted(data_dir / "lake", later)
+        assert not any((data_dir / "staging").iterdir())
+        assert not list((data_dir / "lake").rglob("*.parquet"))
     finally:
         if cli.poll() is None:
             cli.kill()
