@@ -334,7 +334,7 @@ def db_sweep(
     now = datetime.now(UTC)
     staged = sweep_staging(settings.data_dir / "staging", now)
     published = sweep_uncommitted(settings.data_dir / "lake", now)
-    console.print(f"removed {len(published)} lake file(s) and {len(staged)} staging directorie(s) of runs that never committed")
+    console.print(f"removed {len(published)} lake file(s) and {len(staged)} staging dir(s) of runs that never committed")
 
 
 snapshot_app = typer.Typer(help="Recorded source responses for offline replays.", no_args_is_help=True)
