@@ -152,3 +152,14 @@ def test_a_failed_run_removes_what_it_had_published(tmp_path):
     assert len(unpublish(lake, RUN)) == 2
     assert sorted(p.stem for p in lake.rglob("*.parquet")) == [RUN, "20261127T070000Z-111111"]
     assert runs.exists()
+
+
+def test_empty_views_have_the_types_duckdb_reads_from_the_tables_parquet():
+    from joshua.catalog import _empty_relation
+    from schemas.tables import TABLES
+
+    con = duckdb.connect()
+    for table, schema in TABLES.items():
+        frame = pl.DataFrame(schema=schema)  # noqa: F841 (read by DuckDB's replacement scan)
+        expected = con.execute("DESCRIBE SELECT *, CAST(NULL AS DATE) AS date FROM frame").fetchall()
+        assert con.execute(f"DESCRIBE SELECT * FROM {_empty_relation(table)}").fetchall() == expected, table

@@ -48,10 +48,14 @@ class CurateResult(BaseModel):
 def lake_history(run: RunContext) -> tuple[dict[str, dict], pl.DataFrame]:
     """Each source's latest state and the fingerprints earlier runs kept within the look-back."""
     with connect_lake(run.lake_dir, only=frozenset({"sources", "articles"})) as con:
-        state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
+        # Fetched as Python rows and NumPy arrays: DuckDB's Arrow path would load pyarrow (30 MB) for this.
+        sources = con.sql(SOURCE_STATE_SQL)
+        names = [column[0] for column in sources.description]
+        rows = [dict(zip(names, row, strict=True)) for row in sources.fetchall()]
+        state = {row["source_id"]: row for row in rows}
         since = run.started_at - timedelta(days=run.settings.curate.lookback_days)
-        prior = pl.from_arrow(con.sql(PRIOR_SQL, params={"since": since, "run_id": run.run_id}).to_arrow_table())
-    return state, prior.cast(PRIOR_SCHEMA) if prior.height else pl.DataFrame(schema=PRIOR_SCHEMA)
+        prior = con.sql(PRIOR_SQL, params={"since": since, "run_id": run.run_id}).fetchnumpy()
+    return state, pl.DataFrame({name: prior[name] for name in PRIOR_SCHEMA}).cast(PRIOR_SCHEMA)
 
 
 def curate_run(run: RunContext, outcomes: Sequence[SourceOutcome]) -> CurateResult:
