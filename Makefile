@@ -25,6 +25,9 @@ bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, then
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
 	$(BIN)/python benchmarks/claude_cost.py
 	$(BIN)/python benchmarks/run_assessment.py
+	$(BIN)/python benchmarks/footprint.py
+	$(BIN)/python benchmarks/second_run.py
+	$(BIN)/python -m pytest tests/test_deployments.py -k twelve -s -q -p no:cacheprovider
 
 install: $(STAMP)
 
