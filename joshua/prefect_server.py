@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -82,7 +83,7 @@ def _server_env(background: bool) -> dict[str, str]:
 def healthy(url: str, timeout: float = 2.0) -> bool:
     """Whether a Prefect API answers its health check."""
     try:
-        return httpx.get(f"{url}/health", timeout=timeout).status_code == 200
+        return httpx.get(f"{url}/health", timeout=timeout, trust_env=False).status_code == 200  # never via a proxy
     except httpx.HTTPError:
         return False
 
@@ -97,37 +98,35 @@ def _wait_until_healthy(alive: Callable[[], bool], url: str, timeout: float) -> 
         time.sleep(0.1)
 
 
-def _end(process: subprocess.Popen) -> None:
-    """Stop a server process: SIGTERM (a clean shutdown), SIGKILL if it lingers."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextlib.contextmanager
 def temporary_server(timeout: float = START_TIMEOUT_S) -> Iterator[str]:
     """A server for the duration of the block (and never longer, even if this process is killed)."""
-    with _listening_socket(0) as sock:
+    with _listening_socket(0) as sock, tempfile.TemporaryFile() as output:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
         process = subprocess.Popen(
             [sys.executable, "-m", "joshua.prefect_server", "--fd", str(sock.fileno())],
             stdin=subprocess.PIPE,  # the server stops when this pipe closes, however this process ends
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
             pass_fds=(sock.fileno(),),
             env=_server_env(background=False),
         )
-    try:
-        _wait_until_healthy(lambda: process.poll() is None, url, timeout)
-        yield url
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        _end(process)
+        sock.close()
+        try:
+            try:
+                _wait_until_healthy(lambda: process.poll() is None, url, timeout)
+            except ServerError as exc:
+                output.seek(0)
+                raise ServerError(f"{exc}: {output.read().decode(errors='replace')[-1000:]}") from None
+            yield url
+        finally:
+            assert process.stdin is not None
+            process.stdin.close()  # a clean shutdown follows; a server that lingers is killed
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _state_path(home: Path) -> Path:
@@ -203,9 +202,9 @@ def _start_background(home: Path, port: int, timeout: float) -> ServerInfo:
     info = ServerInfo(url=url, pid=int(launcher.stdout))
     try:
         _wait_until_healthy(lambda: _is_our_server(info.pid), url, timeout)
-    except ServerError:
+    except ServerError as exc:
         _signal(info.pid, signal.SIGKILL)
-        raise
+        raise ServerError(f"{exc} (its log: {home / LOG_FILE})") from None
     temporary = _state_path(home).with_suffix(".tmp")
     temporary.write_text(json.dumps({"url": info.url, "pid": info.pid}), encoding="utf-8")
     temporary.replace(_state_path(home))
