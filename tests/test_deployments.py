@@ -88,7 +88,7 @@ def cluster(tmp_path_factory):
         )
     worker = None
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a busy two-core machine imports Prefect slowly
         while True:
             try:
                 if httpx.get(f"{api}/health", timeout=2).status_code == 200:
