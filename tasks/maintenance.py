@@ -13,13 +13,12 @@ from joshua.settings import load_settings
 @task(cache_policy=NO_CACHE)
 def sweep_dead_runs(data_dir: str | None) -> int:
     """Remove the staged and published files of runs that died before committing; how many went."""
-    settings, now = load_settings(data_dir=data_dir), datetime.now(UTC)
-    staged = sweep_staging(settings.data_dir / "staging", now)
-    return len(staged) + len(sweep_uncommitted(settings.data_dir / "lake", now))
+    paths, now = load_settings(data_dir=data_dir).paths, datetime.now(UTC)
+    return len(sweep_staging(paths.staging, now)) + len(sweep_uncommitted(paths.lake, now))
 
 
 @task(cache_policy=NO_CACHE)
 def rebuild_catalog(data_dir: str | None) -> None:
     """Rebuild the DuckDB catalog of views over the lake."""
-    settings = load_settings(data_dir=data_dir)
-    build_catalog(settings.data_dir / "lake", settings.data_dir / "joshua.duckdb")
+    paths = load_settings(data_dir=data_dir).paths
+    build_catalog(paths.lake, paths.catalog)
