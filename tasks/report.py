@@ -4,7 +4,6 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from joshua import sidecar
 from joshua.catalog import connect_lake
 from joshua.collect.collector import Collection
 from joshua.reporting.data import ReportResult, load_evidence, run_report_data
@@ -38,7 +37,7 @@ def report_assessment(
     evidence = load_evidence(stored.path_of("articles"), assessment)
     with connect_lake(run.paths.lake, only=frozenset({"assessments", "risk_factors", "alerts"})) as con:
         data = run_report_data(con, assessment, evidence, collection.everything, stages)
-    paths = sidecar.call(write_report, data, run.paths.reports, risk)  # charts render in the sidecar
+    paths = write_report(data, run.paths.reports, risk)
     base = reports_url.rstrip("/") if reports_url else None
     charts = f"{base}/{run.run_id}" if base else None  # without a served URL the UI could not load them
     report = f"{summary_markdown(data)}\n\n---\n\n{render_markdown(data, chart_dir=charts)}"  # headline first

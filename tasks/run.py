@@ -7,8 +7,8 @@ from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from joshua import sidecar
 from joshua.collect.collector import Collection
+from joshua.lake import sweep_staging
 from joshua.risk.assess import History
 from joshua.run import FLOW_NAME, RunContext, RunInputs, open_run, run_tags
 from joshua.settings import Settings, load_settings
@@ -43,7 +43,7 @@ def tag_flow_run(tags: list[str]) -> None:
 def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> tuple[RunContext, RunInputs]:
     """Read settings once, fix the run's id, clock, paths, data and analyzer, and tag the flow run."""
     run, inputs = open_run(params, with_secret_blocks(load_settings(data_dir=params.data_dir)), flow=flow)
-    sidecar.prewarm()  # validation and chart libraries load in their own process during collection
+    sweep_staging(run.paths.staging.parent, run.started_at)  # what runs that died left staged
     tag_flow_run(run_tags(run, inputs))
     sources = f"{len(inputs.sources)} of {len(inputs.declared)} sources"
     get_run_logger().info(f"run {run.run_id}: {inputs.data_label}, analyzer {inputs.analyzer.name}, {sources}")
