@@ -1,0 +1,182 @@
+"""Relevance, category tags and escalation of one article, from the lexicon's rules. Pure functions.
+
+An article is about nuclear risk only through an *anchor*, judged sentence by sentence (the title
+counts as one more sentence, weighted double):
+
+- an unambiguous nuclear or strategic term (`anchors`: "warhead", "ICBM", "New START") weighs 2;
+- an ambiguous term (`contextual`: "nuclear", "missile", "reactor", "uranium") weighs 1, and only
+  when another word of the same sentence is a military or proliferation `context` term;
+- a theatre of confrontation between nuclear-armed states (`theatres`, or both sides of a `rivals`
+  pair in one sentence) weighs 1, and only with a `conflict` term in the same sentence.
+
+A sentence weighs its strongest anchor, so one sentence never counts twice. Phrases in `masked`
+("nuclear option", "nuclear medicine", "suicide hotline") are removed before matching, and off-topic
+cues (games, film, sport, fusion; title hits double) divide the sum:
+
+    h = Σ sentence weights / (1 + off-topic hits)        relevance = 1 − 0.7^(h / 2)
+
+so relevance reaches 0.3, the default evidence floor, at h = 2: one unambiguous anchor, or an
+ambiguous anchor or a theatre in the title, or two such sentences in the body.
+
+Categories are counted in the title (double) and in anchored sentences only, so a category word in
+a sentence about something else does not tag the article. Escalation is judged in the same window,
+the title and the anchored sentences: (e + 1) / (e + d + 2) for e escalatory and d de-escalatory
+matches, 0.5 when neutral. An article whose language the lexicon does not cover gets relevance 0,
+no category and a neutral escalation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from joshua.curate.lexicon import Lexicon, terms_pattern
+
+# Relevance = 1 − BASE^(h / ANCHOR_UNIT): at h = ANCHOR_UNIT (one unambiguous anchor) it is 1 − BASE = 0.3.
+RELEVANCE_BASE = 0.7
+ANCHOR_UNIT = 2.0
+STRONG, WEAK = 2.0, 1.0
+TITLE_WEIGHT = 2.0
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A conditional clause ("if troops were sent", "unless Kyiv attacks") describes no event: its words
+# do not count toward categories.
+_CONDITIONAL = re.compile(r"\b(?:if|unless|should)\b[^,.;:]*")
+# A text is taken for Latin-script (possibly English) when at least this share of its letters is ASCII.
+LATIN_SHARE = 0.8
+
+
+class Judgement(NamedTuple):
+    """What the rules make of one article."""
+
+    relevance: float
+    categories: tuple[str, ...]
+    escalation: float
+
+
+def _compile(terms: list[str]) -> re.Pattern[str]:
+    return re.compile(terms_pattern(terms, lowered=True))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The lexicon's term lists compiled for lower-cased text."""
+
+    covered: frozenset[str]
+    masked: re.Pattern[str]
+    strong: re.Pattern[str]
+    weak: re.Pattern[str]
+    context: re.Pattern[str]
+    theatre: re.Pattern[str]
+    rivals: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]
+    conflict: re.Pattern[str]
+    off_topic: re.Pattern[str]
+    anywhere: re.Pattern[str]
+    categories: tuple[tuple[str, re.Pattern[str]], ...]
+    hypothetical: re.Pattern[str]
+    min_score: float
+    min_single: float
+    min_share: float
+    escalatory: re.Pattern[str]
+    de_escalatory: re.Pattern[str]
+
+
+def compile_rules(lexicon: Lexicon) -> Rules:
+    """Compile a lexicon's relevance, tagging and signal lists once per run."""
+    r = lexicon.relevance
+    sides = [term for pair in r.rivals for side in pair for term in side]
+    return Rules(
+        covered=frozenset(lexicon.languages),
+        masked=_compile(r.masked),
+        strong=_compile(r.anchors),
+        weak=_compile(r.contextual),
+        context=_compile(r.context),
+        theatre=_compile(r.theatres),
+        rivals=tuple((_compile(a), _compile(b)) for a, b in r.rivals),
+        conflict=_compile(r.conflict),
+        off_topic=_compile(r.off_topic),
+        anywhere=_compile([*r.anchors, *r.contextual, *r.theatres, *sides]),
+        categories=tuple((category.value, _compile(terms)) for category, terms in lexicon.categories.items()),
+        min_score=lexicon.tagging.min_score,
+        hypothetical=_compile(lexicon.tagging.masked),
+        min_single=lexicon.tagging.min_single,
+        min_share=lexicon.tagging.min_share,
+        escalatory=_compile(lexicon.escalatory),
+        de_escalatory=_compile(lexicon.de_escalatory),
+    )
+
+
+def _has_other(pattern: re.Pattern[str], sentence: str, span: tuple[int, int]) -> bool:
+    """True when `pattern` matches somewhere in the sentence outside `span`."""
+    return any(m.end() <= span[0] or m.start() >= span[1] for m in pattern.finditer(sentence))
+
+
+def sentence_weight(sentence: str, rules: Rules) -> float:
+    """The weight of a sentence's strongest anchor (module docstring), 0 without one."""
+    if rules.strong.search(sentence):
+        return STRONG
+    for match in rules.weak.finditer(sentence):
+        if _has_other(rules.context, sentence, match.span()):
+            return WEAK
+    theatres = [m.span() for m in rules.theatre.finditer(sentence)]
+    theatres += [m.span() for a, b in rules.rivals if b.search(sentence) for m in a.finditer(sentence)]
+    for span in theatres:
+        if _has_other(rules.conflict, sentence, span):
+            return WEAK
+    return 0.0
+
+
+def is_covered(language: str | None, text: str, covered: frozenset[str]) -> bool:
+    """True when the lexicon can judge a text: its language is covered, or unknown and in Latin script."""
+    if language is not None:
+        return language in covered
+    letters = [char for char in text if char.isalpha()]
+    return not letters or sum(char.isascii() for char in letters) >= LATIN_SHARE * len(letters)
+
+
+def relevance_of(anchor_weight: float, off_topic: float) -> float:
+    """relevance = 1 − 0.7^(h / 2), h = anchor weight / (1 + off-topic hits)."""
+    return 1.0 - RELEVANCE_BASE ** (anchor_weight / (1.0 + off_topic) / ANCHOR_UNIT)
+
+
+def judge(title: str, body: str, language: str | None, rules: Rules) -> Judgement:
+    """Relevance, categories and escalation of one article (module docstring)."""
+    neutral = Judgement(0.0, (), 0.5)
+    if not is_covered(language, f"{title} {body}", rules.covered):
+        return neutral
+    title_l = rules.masked.sub(" ", title.lower())
+    body_l = rules.masked.sub(" ", body.lower())
+    if not rules.anywhere.search(title_l) and not rules.anywhere.search(body_l):
+        return neutral
+    title_weight = sentence_weight(title_l, rules)
+    anchored = [s for s in _SENTENCE_END.split(body_l) if s and sentence_weight(s, rules) > 0]
+    total = TITLE_WEIGHT * title_weight + sum(sentence_weight(s, rules) for s in anchored)
+    if total == 0:
+        return neutral
+    off_topic = TITLE_WEIGHT * len(rules.off_topic.findall(title_l)) + len(rules.off_topic.findall(body_l))
+    relevance = relevance_of(total, off_topic)
+    window = [title_l] * int(TITLE_WEIGHT) + anchored
+    return Judgement(round(relevance, 6), categories_of(window, rules), escalation_of(window, rules))
+
+
+def categories_of(window: list[str], rules: Rules) -> tuple[str, ...]:
+    """Categories whose count in the window reaches `min_score` and `min_share` of the strongest's.
+
+    When none does, the strongest alone if its count reaches `min_single`.
+    """
+    window = [_CONDITIONAL.sub(" ", rules.hypothetical.sub(" ", sentence)) for sentence in window]
+    scores = Counter({name: sum(len(pattern.findall(s)) for s in window) for name, pattern in rules.categories})
+    ((strongest, best),) = scores.most_common(1)
+    floor = max(rules.min_score, rules.min_share * best)
+    tagged = tuple(name for name, _ in rules.categories if scores[name] >= floor)
+    if tagged:
+        return tagged
+    return (strongest,) if best >= rules.min_single else ()
+
+
+def escalation_of(window: list[str], rules: Rules) -> float:
+    """(e + 1) / (e + d + 2) over the window; "de-escalation" does not count as "escalation"."""
+    text = re.sub(r"\bde-escalat", "deescalat", " ".join(window))
+    escalatory = len(rules.escalatory.findall(text))
+    return (escalatory + 1) / (escalatory + len(rules.de_escalatory.findall(text)) + 2)
