@@ -13,15 +13,24 @@ import polars as pl
 
 from joshua.curate.lexicon import Lexicon, terms_pattern
 from joshua.curate.relevance import compile_rules, judge
+from joshua.language import iso_language
 from joshua.curate.simhash import max_distance, near_duplicates, simhash64
 from schemas.tables import ARTICLES
 
 PRIOR_SCHEMA = {"article_id": pl.String, "simhash": pl.UInt64}
 
-# Query parameters that only track the reader and never change the article.
+# Query parameters that only track the reader and never change the article (compared in lower case).
 TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref", "ref_src", "cmpid", "ocid", "at_medium"}
-)
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "mc_cid", "mc_eid",
+        "ref", "ref_src", "ref_url", "cmpid", "cmp", "ocid", "icid", "ito", "smid", "sr_share", "traffic_source",
+        "xtor", "guccounter", "guce_referrer", "guce_referrer_sig", "_ga", "_gl", "mkt_tok", "spm",
+        "wt.mc_id", "s_cid", "dmcid", "mbid",
+    }
+)  # fmt: skip
+# Prefixes of tracking-parameter families: Google Analytics (utm_), AT Internet (at_), comScore (ns_),
+# Matomo/Piwik (pk_, mtm_), HubSpot (hsa_, _hs), Omeda (oly_).
+TRACKING_PREFIXES = ("utm_", "at_", "ns_", "pk_", "mtm_", "hsa_", "_hs", "oly_")
 # Spec §2.4 quality weights: source, timeliness, verifiability, completeness.
 QUALITY_WEIGHTS = (0.35, 0.25, 0.25, 0.15)
 # Text shorter than this gives the reader no context (completeness −0.3).
@@ -40,7 +49,7 @@ def canonical_url(url: str | None) -> str | None:
         sorted(
             (key, value)
             for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
+            if not key.lower().startswith(TRACKING_PREFIXES) and key.lower() not in TRACKING_PARAMS
         )
     )
     path = parts.path.rstrip("/") or "/"
@@ -108,7 +117,10 @@ JUDGEMENT = pl.Struct({"relevance": pl.Float64, "categories": pl.List(pl.String)
 
 
 def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
-    """Add relevance, categories and the escalation share (rules in joshua/curate/relevance.py), and quality cues."""
+    """Add relevance, categories and the escalation share (rules in joshua/curate/relevance.py), and quality cues.
+
+    The language becomes an ISO 639-1 code (older raw items may say "English").
+    """
     rules = compile_rules(lexicon)
 
     def judged(rows: pl.Series) -> pl.Series:
@@ -119,7 +131,8 @@ def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
 
     lowered = pl.col("title").str.to_lowercase() + " " + pl.col("body").str.to_lowercase()
     return (
-        articles.with_columns(
+        articles.with_columns(language=_python_map("language", iso_language))
+        .with_columns(
             _judgement=pl.struct("title", "body", "language").map_batches(judged, return_dtype=JUDGEMENT),
             _text=lowered,
         )

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from joshua.curate.lexicon import Lexicon, terms_pattern
+from joshua.language import latin_script
 
 # Relevance = 1 − BASE^(h / ANCHOR_UNIT): at h = ANCHOR_UNIT (one unambiguous anchor) it is 1 − BASE = 0.3.
 RELEVANCE_BASE = 0.7
@@ -43,8 +44,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 # A conditional clause ("if troops were sent", "unless Kyiv attacks") describes no event: its words
 # do not count toward categories.
 _CONDITIONAL = re.compile(r"\b(?:if|unless|should)\b[^,.;:]*")
-# A text is taken for Latin-script (possibly English) when at least this share of its letters is ASCII.
-LATIN_SHARE = 0.8
 
 
 class Judgement(NamedTuple):
@@ -131,8 +130,7 @@ def is_covered(language: str | None, text: str, covered: frozenset[str]) -> bool
     """True when the lexicon can judge a text: its language is covered, or unknown and in Latin script."""
     if language is not None:
         return language in covered
-    letters = [char for char in text if char.isalpha()]
-    return not letters or sum(char.isascii() for char in letters) >= LATIN_SHARE * len(letters)
+    return latin_script(text)
 
 
 def relevance_of(anchor_weight: float, off_topic: float) -> float:
