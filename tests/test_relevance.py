@@ -121,3 +121,16 @@ def test_labelled_set_meets_the_targets():
     assert evaluation.relevance.f1 >= 0.9
     assert evaluation.relevance.precision >= 0.95 and evaluation.relevance.recall >= 0.9
     assert {name: s.precision for name, s in evaluation.tags.items() if s.precision < 0.85} == {}
+
+
+def test_the_prefix_tree_pattern_matches_like_the_plain_alternation():
+    import re
+
+    from joshua.curate.lexicon import terms_pattern
+    from joshua.curate.relevance import trie_pattern
+
+    texts = [f"{row['title']} {row['text']}".lower() for row in load_labelled(LABELLED).iter_rows(named=True)]
+    lists = [LEXICON.relevance.anchors, LEXICON.relevance.conflict, *LEXICON.categories.values(), LEXICON.escalatory]
+    for terms in lists:
+        plain, folded = re.compile(terms_pattern(terms, lowered=True)), re.compile(trie_pattern(terms))
+        assert [plain.findall(text) for text in texts] == [folded.findall(text) for text in texts]

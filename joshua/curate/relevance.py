@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from joshua.curate.lexicon import Lexicon, terms_pattern
+from joshua.curate.lexicon import Lexicon
 from joshua.language import latin_script
 
 # Relevance = 1 − BASE^(h / ANCHOR_UNIT): at h = ANCHOR_UNIT (one unambiguous anchor) it is 1 − BASE = 0.3.
@@ -54,8 +54,41 @@ class Judgement(NamedTuple):
     escalation: float
 
 
+_SEPARATOR = r"[\s\-\u2010-\u2014]+"  # between the words of a phrase, as in `lexicon.term_regex`
+_WILDCARD = r"\w*"
+_END = ""
+
+
+def trie_pattern(terms: list[str]) -> str:
+    """`lexicon.terms_pattern(terms, lowered=True)` with the alternatives folded into a prefix tree.
+
+    Python's regex engine tries the alternatives of a group one by one at every position; folded,
+    the first character rules out all but a few branches (about 4× faster on the lexicon's lists).
+    """
+    root: dict = {}
+    for term in terms:
+        stem, wildcard = (term[:-1], True) if term.endswith("*") else (term, False)
+        atoms = [atom for i, word in enumerate(stem.lower().split()) for atom in ([_SEPARATOR] if i else []) + [re.escape(c) for c in word]]
+        node = root
+        for atom in [*atoms, *([_WILDCARD] if wildcard else [])]:
+            node = node.setdefault(atom, {})
+        node[_END] = {}
+
+    def emit(node: dict) -> str:
+        # A wildcard ending goes last, so a longer phrase is tried first ("ballistic missile submarine"
+        # before "ballistic missile*"), as in the longest-first plain alternation.
+        atoms = sorted((atom for atom in node if atom != _END), key=lambda atom: atom == _WILDCARD)
+        branches = [atom + emit(node[atom]) for atom in atoms]
+        if not branches:
+            return ""
+        group = branches[0] if len(branches) == 1 and _END not in node else "(?:" + "|".join(branches) + ")"
+        return group + ("?" if _END in node else "")
+
+    return r"\b(?:" + emit(root) + r")\b"
+
+
 def _compile(terms: list[str]) -> re.Pattern[str]:
-    return re.compile(terms_pattern(terms, lowered=True))
+    return re.compile(trie_pattern(terms))
 
 
 @dataclass(frozen=True)
@@ -73,12 +106,14 @@ class Rules:
     off_topic: re.Pattern[str]
     anywhere: re.Pattern[str]
     categories: tuple[tuple[str, re.Pattern[str]], ...]
+    category_terms: re.Pattern[str]  # every category's terms in one pattern: one pass over the window
     hypothetical: re.Pattern[str]
     min_score: float
     min_single: float
     min_share: float
     escalatory: re.Pattern[str]
     de_escalatory: re.Pattern[str]
+    term_categories: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
 
 def compile_rules(lexicon: Lexicon) -> Rules:
@@ -97,6 +132,7 @@ def compile_rules(lexicon: Lexicon) -> Rules:
         off_topic=_compile(r.off_topic),
         anywhere=_compile([*r.anchors, *r.contextual, *r.theatres, *sides]),
         categories=tuple((category.value, _compile(terms)) for category, terms in lexicon.categories.items()),
+        category_terms=_compile([term for terms in lexicon.categories.values() for term in terms]),
         min_score=lexicon.tagging.min_score,
         hypothetical=_compile(lexicon.tagging.masked),
         min_single=lexicon.tagging.min_single,
@@ -113,6 +149,8 @@ def _has_other(pattern: re.Pattern[str], sentence: str, span: tuple[int, int]) -
 
 def sentence_weight(sentence: str, rules: Rules) -> float:
     """The weight of a sentence's strongest anchor (module docstring), 0 without one."""
+    if not rules.anywhere.search(sentence):  # most sentences: one search instead of four
+        return 0.0
     if rules.strong.search(sentence):
         return STRONG
     for match in rules.weak.finditer(sentence):
@@ -147,9 +185,9 @@ def judge(title: str, body: str, language: str | None, rules: Rules) -> Judgemen
     body_l = rules.masked.sub(" ", body.lower())
     if not rules.anywhere.search(title_l) and not rules.anywhere.search(body_l):
         return neutral
-    title_weight = sentence_weight(title_l, rules)
-    anchored = [s for s in _SENTENCE_END.split(body_l) if s and sentence_weight(s, rules) > 0]
-    total = TITLE_WEIGHT * title_weight + sum(sentence_weight(s, rules) for s in anchored)
+    weighed = [(s, sentence_weight(s, rules)) for s in _SENTENCE_END.split(body_l) if s]
+    anchored = [sentence for sentence, weight in weighed if weight > 0]
+    total = TITLE_WEIGHT * sentence_weight(title_l, rules) + sum(weight for _, weight in weighed)
     if total == 0:
         return neutral
     off_topic = TITLE_WEIGHT * len(rules.off_topic.findall(title_l)) + len(rules.off_topic.findall(body_l))
@@ -163,14 +201,24 @@ def categories_of(window: list[str], rules: Rules) -> tuple[str, ...]:
 
     When none does, the strongest alone if its count reaches `min_single`.
     """
-    window = [_CONDITIONAL.sub(" ", rules.hypothetical.sub(" ", sentence)) for sentence in window]
-    scores = Counter({name: sum(len(pattern.findall(s)) for s in window) for name, pattern in rules.categories})
+    text = _CONDITIONAL.sub(" ", rules.hypothetical.sub(" ", " . ".join(window)))
+    scores = Counter({name: 0 for name, _ in rules.categories})
+    for match in rules.category_terms.findall(text):
+        scores.update(categories_of_term(match, rules))
     ((strongest, best),) = scores.most_common(1)
     floor = max(rules.min_score, rules.min_share * best)
     tagged = tuple(name for name, _ in rules.categories if scores[name] >= floor)
     if tagged:
         return tagged
     return (strongest,) if best >= rules.min_single else ()
+
+
+def categories_of_term(match: str, rules: Rules) -> tuple[str, ...]:
+    """The categories whose terms match a matched phrase whole (remembered per phrase)."""
+    known = rules.term_categories.get(match)
+    if known is None:
+        known = rules.term_categories[match] = tuple(name for name, pattern in rules.categories if pattern.fullmatch(match))
+    return known
 
 
 def escalation_of(window: list[str], rules: Rules) -> float:
