@@ -10,7 +10,7 @@ from joshua import sidecar
 from joshua.catalog import connect_lake
 from joshua.collect.collector import Collection
 from joshua.lake import table_path
-from joshua.reporting.data import load_evidence, run_report_data
+from joshua.reporting.data import load_considered, load_evidence, run_report_data
 from joshua.reporting.markdown import summary_markdown
 from joshua.reporting.text import stage_rows
 from joshua.reporting.write import write_report
@@ -27,9 +27,10 @@ def report_assessment(
     run: RunContext, assessment: Assessment, collection: Collection, stages: list[StageMetrics]
 ) -> tuple[Path, dict[str, EvidenceRef]]:
     """Write the Markdown, HTML and JSON reports; publish the summary and a link to the HTML."""
-    evidence = load_evidence(table_path(run.lake_dir, "articles", run.run_id), assessment)
+    articles = table_path(run.lake_dir, "articles", run.run_id)
+    evidence, considered = load_evidence(articles, assessment), load_considered(articles)
     with connect_lake(run.lake_dir, only=frozenset({"assessments", "risk_factors", "alerts"})) as con:
-        data = run_report_data(con, assessment, evidence, [*collection.outcomes, *run.skipped], stages)
+        data = run_report_data(con, assessment, evidence, [*collection.outcomes, *run.skipped], stages, considered)
     paths = sidecar.call(write_report, data, run.reports_dir, run.settings.risk)  # charts render in the sidecar
     create_markdown_artifact(key=REPORT_ARTIFACT_KEY, markdown=summary_markdown(data), description=f"Run {run.run_id}")
     create_link_artifact(

@@ -60,7 +60,18 @@ def report_data(sample: bool = True, analyzer: str = "heuristic") -> ReportData:
         sources=[SourceOutcome(source_id="s", status="ok", items=3), SourceOutcome(source_id="t", status="failed", error=f"t: HTTP 500 {HOSTILE}")],
         stages=[StageMetrics(stage="collect", seconds=0.5, items_in=2, items_out=3)],
         history=[*earlier, point_of(a)],
+        considered={"economic": 7, "regional_conflict": 12},
     )
+
+
+def test_reports_list_articles_considered_and_cited_per_category():
+    data = report_data()
+    markdown = render_markdown(data)
+    assert "| Category | Weight | Score | Contribution | Trend | Articles considered | Cited |" in markdown
+    assert "| Economic | 0.05 | 0.60 |" in markdown and "| 7 | 1 |" in markdown and "| 12 | 1 |" in markdown
+    assert "| 0 | 1 |" in markdown  # a category with no article of the run
+    html = render_html(data, charts={})
+    assert '<td class="num">12</td><td class="num">1</td>' in html
 
 
 def test_markdown_sections_in_the_spec_order():
@@ -137,3 +148,19 @@ def test_write_report_in_three_formats(tmp_path):
 def test_stage_rows():
     rows = stage_rows([StageMetrics(stage="curate", seconds=1.23456, items_in=10, items_out=7)])
     assert rows[0]["seconds"] == 1.235 and rows[0]["items_in"] == 10 and rows[0]["cost_usd"] == 0.0
+
+
+def test_considered_counts_evidence_articles_per_category(tmp_path):
+    import polars as pl
+
+    from joshua.reporting.data import load_considered
+
+    path = tmp_path / "articles.parquet"
+    pl.DataFrame(
+        {
+            "article_id": ["a", "b", "c", "d"],
+            "evidence": [True, True, False, True],
+            "categories": [["economic", "regional_conflict"], ["economic"], ["economic"], []],
+        }
+    ).write_parquet(path)
+    assert load_considered(path) == {"economic": 2, "regional_conflict": 1}
