@@ -134,3 +134,39 @@ def test_the_prefix_tree_pattern_matches_like_the_plain_alternation():
     for terms in lists:
         plain, folded = re.compile(terms_pattern(terms, lowered=True)), re.compile(trie_pattern(terms))
         assert [plain.findall(text) for text in texts] == [folded.findall(text) for text in texts]
+
+
+def test_a_mixed_real_shaped_snapshot_cites_only_evidence_a_reader_would_accept():
+    """data/snapshots/mixed-2025: nuclear-relevant news of October 2025 among hard negatives, ordinary
+    news and non-English items; tests/data/mixed_2025_labels.tsv names the categories each item may
+    be cited for ("-": never evidence)."""
+    import csv
+
+    from joshua.analyze.heuristic import analyze_heuristic
+    from joshua.collect.collector import collect_sample_items
+    from joshua.collect.snapshot import load_snapshot
+    from joshua.curate.pipeline import canonical_url, curate
+    from joshua.settings import load_settings
+    from joshua.sources import load_sources
+
+    settings = load_settings()
+    snapshot = load_snapshot(PROJECT_ROOT / "data" / "snapshots" / "mixed-2025")
+    sources = load_sources(settings.sources_file)
+    raw = collect_sample_items(snapshot, sources, LEXICON.keywords, settings.collect)
+    reliability = pl.LazyFrame({"source_id": [s.id for s in sources], "reliability": [s.reliability for s in sources]})
+    articles = curate(
+        raw.lazy(), reliability, LEXICON, run_id="r", as_of=snapshot.info.recorded_at, min_relevance=FLOOR, simhash_threshold=0.85
+    ).collect()
+    with (PROJECT_ROOT / "tests" / "data" / "mixed_2025_labels.tsv").open(encoding="utf-8") as handle:
+        accepted = {canonical_url(row["url"]): set(row["accepted"].split(",")) - {"-"} for row in csv.DictReader(handle, delimiter="\t")}
+    assert articles.height == len(accepted) == 36
+    url_of = dict(zip(articles["article_id"], articles["canonical_url"], strict=True))
+    evidence = articles.filter(pl.col("evidence"))
+    assert {url_of[a] for a in evidence["article_id"]} <= {url for url, categories in accepted.items() if categories}
+    assert evidence.filter(pl.col("language") != "en").height == 0
+    analysis = analyze_heuristic(evidence, settings.analyze.reference_volume, settings.analyze.evidence_per_factor)
+    cited = [(factor.category.value, url_of[a]) for factor in analysis.factors for a in factor.evidence]
+    assert len(cited) >= 10
+    assert [(category, url) for category, url in cited if category not in accepted[url]] == []
+    recall = len(evidence) / sum(1 for categories in accepted.values() if categories)
+    assert recall >= 0.8
