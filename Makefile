@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: assess test bench install clean
+.PHONY: assess test bench eval install clean
 
 assess: $(STAMP)  ## run one assessment on the bundled offline snapshot
 	$(BIN)/joshua assess $(ARGS)
@@ -19,6 +19,10 @@ bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, then
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
 	$(BIN)/python benchmarks/claude_cost.py
 	$(BIN)/python benchmarks/run_assessment.py
+
+eval: $(STAMP)  ## relevance and category tags against the labelled sets in tests/data/ (see its README)
+	$(BIN)/python benchmarks/relevance_eval.py
+	$(BIN)/python benchmarks/relevance_eval.py --set tests/data/relevance_holdout.tsv
 
 install: $(STAMP)
 

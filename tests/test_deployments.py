@@ -212,7 +212,7 @@ def test_twelve_assessments_at_once(cluster, tmp_path):
     with duckdb.connect(str(data_dir / "joshua.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM assessments").fetchone() == (12, 12)
         per_run = con.execute("SELECT run_id, count(*) FROM raw_items GROUP BY run_id").fetchall()
-        assert len(per_run) == 12 and {n for _, n in per_run} == {184}
+        assert len(per_run) == 12 and {n for _, n in per_run} == {197}
         duplicates = con.execute(
             "SELECT count(*) FROM (SELECT run_id, article_id FROM articles GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()
