@@ -27,7 +27,7 @@ from schemas.records import RawItem, Signal, Source
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "iframe"]
 _XML_DECLARED = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""", re.IGNORECASE)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NAMED_REFERENCE = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
+_NAMED_REFERENCE = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _XML_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
 # NewsAPI cuts `content` to 200 characters and appends "… [+58092 chars]".
 _NEWSAPI_TRUNCATION = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
@@ -111,7 +111,7 @@ def numeric_html_entities(xml: bytes) -> bytes:
             return match.group(0)
         return "".join(f"&#{ord(char)};" for char in text).encode("ascii")
 
-    return re.sub(_NAMED_REFERENCE.pattern.encode("ascii"), numeric, xml)
+    return _NAMED_REFERENCE.sub(numeric, xml)
 
 
 def parse_feed(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
@@ -336,14 +336,17 @@ def newsapi_body(article: dict, max_chars: int) -> str:
 
 
 def newsapi_language(article: dict, source: Source) -> str | None:
-    """An article's own language: its `language` field when it has one, else the requested language when
-    its text is in that language's script (a Hindi headline under `language=en` is not English)."""
+    """An article's own language: its `language` field when it has one, else the requested language.
+
+    The requested language is not trusted for a text outside its script: NewsAPI files some Hindi
+    headlines under `language=en`; such an item gets no language (and is never evidence).
+    """
     own = iso_language(article.get("language"))
-    if own:
-        return own
     requested = iso_language(source.params.get("language")) or source.language
+    if own or requested not in LATIN_LANGUAGES:
+        return own or requested
     text = " ".join(value for key in ("title", "description") if isinstance(value := article.get(key), str))
-    return requested if requested is None or latin_script(text) or requested not in LATIN_LANGUAGES else None
+    return requested if latin_script(text) else None
 
 
 def parse_reddit(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
@@ -372,8 +375,7 @@ def parse_x(body: bytes, source: Source, max_text_chars: int, content_type: str 
         if document.get("errors"):
             raise SourceError(f"{source.id}: X API error: {str(document['errors'][0])[:200]}")
         if isinstance(document.get("meta"), dict) and document["meta"].get("result_count") == 0:
-            return []  # X leaves `data` out when nothing matched
-    
+            return []  # X leaves `data` out when nothing matched; any other reply without it is wrong
     return [
         RawItem(
             source_id=source.id,
