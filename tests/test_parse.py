@@ -140,12 +140,13 @@ def test_parse_reddit_listing_skips_stickied_posts():
     (post,) = parse_response(body, SOURCES["reddit"], 1000)
     assert post.url == "https://www.reddit.com/r/worldnews/comments/a/x/" and post.body == "https://n.example/a"
     assert post.published_at == datetime.fromtimestamp(1795000000, UTC)
+    assert post.language == "en"  # Reddit gives none: the source's declared language
 
 
 def test_parse_x_posts_and_errors():
     body = b'{"data": [{"id": "1790", "text": "Statement on arms control", "created_at": "2026-11-25T10:00:00.000Z", "lang": "en"}]}'
     (post,) = parse_response(body, SOURCES["x"], 1000)
-    assert post.url == "https://x.com/i/web/status/1790" and post.title == post.body
+    assert post.url == "https://x.com/i/web/status/1790" and post.title == post.body and post.language == "en"
     with pytest.raises(SourceError, match="X API error"):
         parse_response(b'{"errors": [{"title": "Unauthorized"}]}', SOURCES["x"], 1000)
     assert parse_response(b'{"meta": {"result_count": 0}}', SOURCES["x"], 1000) == []
@@ -264,3 +265,14 @@ def test_gdelt_language_names_become_iso_codes():
 def test_json_of_the_wrong_kind_is_a_parse_error_not_zero_items(source_id, body, message):
     with pytest.raises(SourceError, match=message):
         parse_response(body, SOURCES[source_id], 1000)
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("en", "en"), ("en-GB", "en"), ("EN_us", "en"), ("English", "en"), ("Hindi", "hi"), ("Malayalam", "ml"),
+     ("Chinese", "zh"), ("  german ", "de"), ("Klingon", None), ("", None), (None, None), (3, None), ("english-ish", None)],
+)  # fmt: skip
+def test_language_labels_become_iso_639_1_codes(value, code):
+    from joshua.language import iso_language
+
+    assert iso_language(value) == code
