@@ -13,8 +13,8 @@ import polars as pl
 
 from joshua.curate.lexicon import Lexicon, terms_pattern
 from joshua.curate.relevance import compile_rules, judge
-from joshua.language import iso_language
 from joshua.curate.simhash import max_distance, near_duplicates, simhash64
+from joshua.language import iso_language
 from schemas.tables import ARTICLES
 
 PRIOR_SCHEMA = {"article_id": pl.String, "simhash": pl.UInt64}
