@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: assess stop test bench install clean
+.PHONY: assess stop test bench eval install clean
 
 # The first `make assess` starts Prefect's server in the background (API and UI on
 # http://127.0.0.1:4200, or another free port) and leaves it running so later runs skip its
@@ -28,6 +28,10 @@ bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, whol
 	$(BIN)/python benchmarks/footprint.py
 	$(BIN)/python benchmarks/second_run.py
 	JOSHUA_CONCURRENT_RUNS=12 $(BIN)/python -m pytest tests/test_deployments.py -k concurrent -s -q -p no:cacheprovider
+
+eval: $(STAMP)  ## relevance and category tags against the labelled sets in tests/data/ (see its README)
+	$(BIN)/python benchmarks/relevance_eval.py
+	$(BIN)/python benchmarks/relevance_eval.py --set tests/data/relevance_holdout.tsv
 
 install: $(STAMP)
 

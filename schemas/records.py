@@ -87,6 +87,9 @@ class Source(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)
     rate_limit_s: float = Field(default=1.0, ge=0, description="fewest seconds between requests to its host")
     cache_ttl_s: float = Field(default=3600.0, ge=0, description="how long a fetched body is reused unasked")
+    language: str | None = Field(
+        default=None, pattern=r"^[a-z]{2}$", description="ISO 639-1 code of its items when the service does not say"
+    )
 
 
 class RawItem(BaseModel):

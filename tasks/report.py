@@ -6,7 +6,7 @@ from prefect.cache_policies import NO_CACHE
 
 from joshua.catalog import connect_lake
 from joshua.collect.collector import Collection
-from joshua.reporting.data import ReportResult, load_evidence, run_report_data
+from joshua.reporting.data import ReportResult, load_considered, load_evidence, run_report_data
 from joshua.reporting.markdown import render_markdown, summary_markdown
 from joshua.reporting.text import stage_rows
 from joshua.reporting.write import write_report
@@ -34,9 +34,10 @@ def report_assessment(
 ) -> ReportResult:
     """Write the Markdown, HTML and JSON reports; publish the full report as a markdown artifact, and
     a link to the HTML when `reports_url` says where data/reports is served."""
-    evidence = load_evidence(stored.path_of("articles"), assessment)
+    articles = stored.path_of("articles")
+    evidence, considered = load_evidence(articles, assessment), load_considered(articles)
     with connect_lake(run.paths.lake, only=frozenset({"assessments", "risk_factors", "alerts"})) as con:
-        data = run_report_data(con, assessment, evidence, collection.everything, stages)
+        data = run_report_data(con, assessment, evidence, collection.everything, stages, considered)
     paths = write_report(data, run.paths.reports, risk)
     base = reports_url.rstrip("/") if reports_url else None
     charts = f"{base}/{run.run_id}" if base else None  # without a served URL the UI could not load them

@@ -28,7 +28,7 @@ def test_a_rerun_within_the_ttl_is_served_from_the_http_cache(data_dir):
     assert second == (0, 0, 13, 1.0, 0)  # every URL fresh in the cache: no request at all
     with duckdb.connect(str(data_dir / "joshua.duckdb"), read_only=True) as con:
         counts = con.execute("SELECT run_id, count(*) FROM raw_items GROUP BY ALL").fetchall()
-    assert len(counts) == 2 and counts[0][1] == counts[1][1] == 184  # the cache gives the same items
+    assert len(counts) == 2 and counts[0][1] == counts[1][1] == 197  # the cache gives the same items
 
 
 def test_a_stale_cache_is_revalidated_with_conditional_requests(data_dir, tmp_path, monkeypatch):

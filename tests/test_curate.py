@@ -48,6 +48,12 @@ def raw(rows: list[dict]) -> pl.LazyFrame:
         ("https://example.com/a", "https://example.com/a"),
         ("https://example.com/a?b=2&a=1&fbclid=x", "https://example.com/a?a=1&b=2"),
         ("https://example.com", "https://example.com/"),
+        (
+            "https://www.bbc.co.uk/news/articles/c0l0?at_medium=RSS&at_campaign=rss&at_link_id=1&traffic_source=rss",
+            "https://bbc.co.uk/news/articles/c0l0",
+        ),
+        ("https://x.org/a?ns_mchannel=rss&ns_source=x&ito=1&smid=url-share&id=7&WT.mc_id=f&cmpid=x", "https://x.org/a?id=7"),
+        ("https://x.org/a?page=2&mtm_campaign=c&pk_kwd=k&guccounter=1", "https://x.org/a?page=2"),
         ("not a url", None),
         (None, None),
     ],
@@ -108,19 +114,21 @@ def test_lexicon_relevance_categories_and_escalation():
             {"source_id": "a", "url": None, "title": "ICBM test", "body": "Russia test-fired an ICBM and warned the West."},
             {"source_id": "a", "url": None, "title": "Football", "body": "The cup final ended in a draw."},
             {"source_id": "a", "url": None, "title": "Talks", "body": "Arms control talks resumed; an agreement on the treaty was reached."},
+            {"source_id": "a", "url": None, "title": "ICBM-Test", "body": "Russland hat eine Interkontinentalrakete getestet.", "language": "de"},
         ]
     )
     out = with_lexicon(frame, LEXICON).collect()
-    alarming, sport, calm = out.iter_rows(named=True)
-    assert alarming["relevance"] > 0.9 and sport["relevance"] == 0
-    assert "nuclear_arsenal" in alarming["categories"]
+    alarming, sport, calm, german = out.iter_rows(named=True)
+    assert alarming["relevance"] > 0.6 and sport["relevance"] == 0
+    assert alarming["categories"] == ["nuclear_arsenal"]
     assert sport["categories"] == []
-    assert calm["categories"] == ["communication_arms_control"]
+    assert calm["relevance"] >= 0.3 and calm["categories"] == ["communication_arms_control"]
     assert alarming["escalation"] > 0.5 > calm["escalation"]
+    assert german["relevance"] == 0 and german["categories"] == [] and german["language"] == "de"
 
 
 def test_de_escalation_is_not_counted_as_escalation():
-    frame = raw([{"source_id": "a", "url": None, "title": "x", "body": "de-escalation"}])
+    frame = raw([{"source_id": "a", "url": None, "title": "x", "body": "The nuclear-armed rivals agreed on de-escalation."}])
     assert with_lexicon(frame, LEXICON).collect()["escalation"][0] < 0.5
 
 

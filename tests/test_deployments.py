@@ -304,7 +304,7 @@ def test_concurrent_assessments(cluster, tmp_path):
     with duckdb.connect(str(data_dir / "joshua.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), count(DISTINCT run_id) FROM assessments").fetchone() == (CONCURRENT_RUNS,) * 2
         per_run = con.execute("SELECT run_id, count(*) FROM raw_items GROUP BY run_id").fetchall()
-        assert len(per_run) == CONCURRENT_RUNS and {n for _, n in per_run} == {184}
+        assert len(per_run) == CONCURRENT_RUNS and {n for _, n in per_run} == {197}
         duplicates = con.execute(
             "SELECT count(*) FROM (SELECT run_id, article_id FROM articles GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()

@@ -60,7 +60,7 @@ def query(summary: RunSummary, sql: str) -> list[tuple]:
 def test_the_sample_gives_the_published_assessment(sample_run):
     assessment = sample_run.summary.assessment
     assert sample_run.summary.status == "completed"
-    assert (assessment.seconds_to_midnight, assessment.band) == (476, "moderate")  # the sample's figure
+    assert (assessment.seconds_to_midnight, assessment.band) == (447, "moderate")  # the sample's figure
     assert assessment.sample_data and assessment.analyzer == "heuristic"
 
 
@@ -73,7 +73,7 @@ def test_every_table_of_the_run_reaches_the_lake(sample_run):
             "UNION ALL SELECT 'risk_factors', count(*) FROM risk_factors UNION ALL SELECT 'runs', count(*) FROM runs",
         )
     )
-    assert counts == {"raw_items": 184, "articles": 183, "assessments": 1, "risk_factors": 8, "runs": 1}
+    assert counts == {"raw_items": 197, "articles": 196, "assessments": 1, "risk_factors": 8, "runs": 1}
     assert query(sample_run.summary, "SELECT count(DISTINCT source_id) FROM raw_items")[0][0] == 9  # and one timeline
     assert query(sample_run.summary, "SELECT count(DISTINCT series) FROM signals")[0][0] == 2
     staging = sample_run.data_dir / "staging"
@@ -93,7 +93,7 @@ def test_the_assessment_row_matches_the_summary(sample_run):
 
 def test_the_runs_row_and_source_health(sample_run):
     run = query(sample_run.summary, "SELECT status, sources_ok, sources_skipped, curate_items_in, collect_seconds FROM runs")[0]
-    assert run[:4] == ("completed", 10, 8, 184) and run[4] > 0
+    assert run[:4] == ("completed", 10, 8, 197) and run[4] > 0
     health = query(
         sample_run.summary, "SELECT count(*), count(*) FILTER (status = 'ok'), max(consecutive_failures) FROM sources"
     )
@@ -103,9 +103,9 @@ def test_the_runs_row_and_source_health(sample_run):
 def test_stage_metrics_count_what_each_stage_did(sample_run):
     stages = {s.stage: (s.items_in, s.items_out) for s in sample_run.summary.stages}
     assert stages == {
-        "collect": (10, 184),
-        "curate": (184, 183),
-        "analyze": (141, 8),
+        "collect": (10, 197),
+        "curate": (197, 196),
+        "analyze": (120, 8),
         "score": (8, 1),
         "store": (15, 15),  # 9 raw_items files, 1 signals, articles, sources and the three assessment tables
         "report": (len(sample_run.summary.evidence), 3),
@@ -126,7 +126,7 @@ def test_reports_and_artifacts(sample_run):
         assert (reports / name).is_file()
     artifacts = {a.key: a for a in read_artifacts(sample_run.flow_run_id)}
     shown = artifacts[REPORT_ARTIFACT_KEY].data  # the whole report, readable in the UI
-    assert shown.startswith("# 476 seconds to midnight") and "```" in shown
+    assert shown.startswith("# 447 seconds to midnight") and "```" in shown
     assert "## Top risk factors" in shown and "## Appendix D: statistics" in shown and ".svg)" not in shown
     assert REPORT_LINK_KEY not in artifacts  # no reports_url: no link a browser could not open
     assert artifacts[STAGES_ARTIFACT_KEY].type == "table" and "collect" in artifacts[STAGES_ARTIFACT_KEY].data
@@ -145,7 +145,7 @@ def test_a_rerun_replaces_its_rows_and_a_new_run_adds_one(data_dir):
     first = assess(data_dir=str(data_dir))
     assess(data_dir=str(data_dir), run_id=first.run_id)
     assert query(first, "SELECT count(*) FROM assessments")[0][0] == 1
-    assert query(first, "SELECT count(*) FROM raw_items")[0][0] == 184
+    assert query(first, "SELECT count(*) FROM raw_items")[0][0] == 197
     second = assess(data_dir=str(data_dir))
     assert second.assessment.delta_seconds == 0  # same snapshot, same answer
     assert query(first, "SELECT count(*) FROM assessments")[0][0] == 2

@@ -4,6 +4,7 @@ import pytest
 
 from joshua.collect.parse import html_to_text, parse_feed, parse_gdelt_artlist, parse_response
 from joshua.errors import ParseError
+from joshua.settings import PROJECT_ROOT
 from tests.conftest import SOURCES, sample_body
 
 RSS = SOURCES["bbc-world"]
@@ -35,7 +36,7 @@ def test_parse_feed_reads_rss_items():
     assert first.guid == "a-1"
     assert first.url == "https://example.org/a?utm_source=rss"
     assert first.published_at == datetime(2026, 11, 25, 11, 3, tzinfo=UTC)
-    assert first.language == "en-gb"
+    assert first.language == "en"  # ISO 639-1, from the feed's "en-gb"
     assert items[1].published_at is None and items[1].url is None
 
 
@@ -86,7 +87,7 @@ def test_parse_gdelt_artlist():
     items = parse_gdelt_artlist(body, GDELT, 1000)
     assert [item.title for item in items] == ["ICBM test", "x"]
     assert items[0].published_at == datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
-    assert items[0].body == "" and items[0].language == "English"
+    assert items[0].body == "" and items[0].language == "en"
     assert items[1].published_at is None
 
 
@@ -119,7 +120,7 @@ def test_parse_gdelt_timeline_points():
 
 
 def test_parse_federal_register_documents():
-    body = b'{"count": 2, "results": [{"title": "Nuclear export controls", "abstract": "<p>Rule on <b>uranium</b>.</p>", "html_url": "https://www.federalregister.gov/d/2026-1", "publication_date": "2026-11-20", "document_number": "2026-1"}, {"title": "No abstract"}]}'
+    body = b'{"count": 2, "results": [{"title": "Nuclear export controls", "abstract": "<p>Rule on <b>uranium</b>.</p>", "html_url": "https://www.federalregister.gov/d/2026-1", "publication_date": "2026-11-20", "document_number": "2026-1"}, {"title": "No abstract", "document_number": "2026-2"}]}'
     first, second = parse_response(body, SOURCES["federal-register"], 1000)
     assert first.body == "Rule on uranium ." and first.guid == "2026-1"
     assert first.published_at == datetime(2026, 11, 20, tzinfo=UTC)
@@ -139,12 +140,13 @@ def test_parse_reddit_listing_skips_stickied_posts():
     (post,) = parse_response(body, SOURCES["reddit"], 1000)
     assert post.url == "https://www.reddit.com/r/worldnews/comments/a/x/" and post.body == "https://n.example/a"
     assert post.published_at == datetime.fromtimestamp(1795000000, UTC)
+    assert post.language == "en"  # Reddit gives none: the source's declared language
 
 
 def test_parse_x_posts_and_errors():
     body = b'{"data": [{"id": "1790", "text": "Statement on arms control", "created_at": "2026-11-25T10:00:00.000Z", "lang": "en"}]}'
     (post,) = parse_response(body, SOURCES["x"], 1000)
-    assert post.url == "https://x.com/i/web/status/1790" and post.title == post.body
+    assert post.url == "https://x.com/i/web/status/1790" and post.title == post.body and post.language == "en"
     with pytest.raises(ParseError, match="X API error"):
         parse_response(b'{"errors": [{"title": "Unauthorized"}]}', SOURCES["x"], 1000)
     assert parse_response(b'{"meta": {"result_count": 0}}', SOURCES["x"], 1000) == []
@@ -162,3 +164,115 @@ def test_parse_x_posts_and_errors():
 def test_mislabelled_charsets_are_decoded_correctly(body, content_type):
     (item,) = parse_feed(body, RSS, 1000, content_type)
     assert item.title == "Zaporizhzhia – “plant”"
+
+
+# Real-shaped responses (tests/fixtures/responses/): the gaps seen on recorded real bodies.
+RESPONSES = PROJECT_ROOT / "tests" / "fixtures" / "responses"
+
+
+def response(name: str) -> bytes:
+    return (RESPONSES / name).read_bytes()
+
+
+def test_media_rss_description_does_not_replace_the_item_description():
+    items = parse_feed(response("media_rss.xml"), RSS, 1000)
+    assert [item.body for item in items] == [
+        "Emergency diesel generators are cooling the six reactors after shelling cut the Dniprovska line, the agency said.",
+        "The launch came days before a regional summit in Gyeongju.",
+        "Crowds gather in the capital. Photo: Agency",  # no description of its own: the media one is all there is
+    ]
+    assert {item.language for item in items} == {"en"}
+
+
+def test_feedburner_original_link_is_preferred_over_the_redirector():
+    (item,) = parse_feed(response("feedburner.xml"), RSS, 1000)
+    assert item.url == "https://blog.example.org/2026/02/05/new-start-verification/?utm_source=feedburner&utm_medium=feed"
+    assert item.body == "With the treaty expired, on-site inspections and biannual data exchanges have ended."
+
+
+def test_html_named_entities_parse():
+    (item,) = parse_feed(response("html_entities.xml"), RSS, 1000)
+    assert item.title == "Iran\u2019s enrichment after the strikes: what Gen\u00e8ve can still achieve"
+    assert item.body == "The IAEA inspectors left Tehran; the caf\u00e9 diplomacy of Gen\u00e8ve resumes\u2026 \u00a9 2025 & all rights reserved"
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        b'<!DOCTYPE rss [<!ENTITY nbsp "&#160;">]>',  # an HTML name, but declared: still a declaration
+        b'<!DOCTYPE rss [<!ENTITY lol "lol"><!ENTITY nbsp "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>',
+        b'<!DOCTYPE rss [<!ENTITY nbsp SYSTEM "file:///etc/passwd">]>',
+    ],
+    ids=["declared-html-name", "billion-laughs-under-an-html-name", "external-entity-under-an-html-name"],
+)
+def test_entity_declarations_stay_refused_even_under_html_names(doctype):
+    body = b'<?xml version="1.0"?>' + doctype + b'<rss version="2.0"><channel><title>a&nbsp;b</title></channel></rss>'
+    with pytest.raises(ParseError, match="refused XML"):
+        parse_feed(body, RSS, 1000)
+
+
+def test_an_undefined_entity_that_is_not_html_is_still_malformed():
+    body = b'<rss version="2.0"><channel><title>a &bogusname; b</title></channel></rss>'
+    with pytest.raises(ParseError, match="malformed XML"):
+        parse_feed(body, RSS, 1000)
+
+
+def test_newsapi_body_is_the_description_and_language_is_per_item():
+    english, hindi = parse_response(response("newsapi_truncated.json"), SOURCES["newsapi"], 5000)
+    assert english.body.startswith("Russia will carry out a nuclear test if the United States does")
+    assert "chars]" not in english.body and english.language == "en"
+    assert hindi.language is None  # requested "en", but the text is not in the Latin script
+
+
+def test_newsapi_truncated_content_is_used_only_without_a_description():
+    body = b'{"status": "ok", "articles": [{"title": "t", "description": null, "url": "https://n.example/1", "content": "MOSCOW (Reuters) - Russia said\\u2026 [+58092 chars]"}]}'
+    (item,) = parse_response(body, SOURCES["newsapi"], 5000)
+    assert item.body == "MOSCOW (Reuters) - Russia said \u2026"
+
+
+def test_federal_register_null_abstract_falls_back_to_excerpts():
+    rule, notice = parse_response(response("federal_register_null_abstract.json"), SOURCES["federal-register"], 5000)
+    assert rule.body == (
+        "The Department of Energy amends its regulation on the transfer of nuclear technology to foreign countries \u2026 "
+        "specifically authorized destinations"
+    )
+    assert notice.body == "The Department of Energy invites public comment on a proposed collection."
+
+
+def test_federal_register_no_match_is_no_items():
+    assert parse_response(b'{"count": 0, "description": "Documents matching \\"zzz\\""}', SOURCES["federal-register"], 1000) == []
+
+
+def test_gdelt_language_names_become_iso_codes():
+    items = parse_gdelt_artlist(response("gdelt_languages.json"), GDELT, 1000)
+    assert [item.language for item in items] == ["en", "hi", "ml", "zh"]
+
+
+@pytest.mark.parametrize(
+    ("source_id", "body", "message"),
+    [
+        ("gdelt-artlist", b'{"timeline": [{"series": "Volume Intensity", "data": []}]}', "has no 'articles'"),
+        ("gdelt-artlist", b'{"articles": [{"document_number": "2026-1"}]}', "not a GDELT reply"),
+        ("federal-register", b'{"status": "ok", "totalResults": 0, "articles": []}', "has no 'results'"),
+        ("newsapi", b'{"count": 3, "results": [{"document_number": "2026-1"}]}', "has no 'articles'"),
+        ("reddit", b'{"data": [{"id": "1", "text": "a post"}]}', "has no 'data.children'"),
+        ("reddit", b'{"kind": "Listing", "data": {"children": [{"id": "1"}]}}', "not a Reddit reply"),
+        ("x", b'{"kind": "Listing", "data": {"children": []}}', "'data' is not a list"),
+        ("x", b'{"status": "ok", "articles": []}', "has no 'data'"),
+    ],
+    ids=["timeline-as-artlist", "fr-entries-as-gdelt", "newsapi-as-fr", "fr-as-newsapi", "x-as-reddit", "reddit-wrong-entries", "reddit-as-x", "newsapi-as-x"],
+)
+def test_json_of_the_wrong_kind_is_a_parse_error_not_zero_items(source_id, body, message):
+    with pytest.raises(ParseError, match=message):
+        parse_response(body, SOURCES[source_id], 1000)
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("en", "en"), ("en-GB", "en"), ("EN_us", "en"), ("English", "en"), ("Hindi", "hi"), ("Malayalam", "ml"),
+     ("Chinese", "zh"), ("  german ", "de"), ("Klingon", None), ("", None), (None, None), (3, None), ("english-ish", None)],
+)  # fmt: skip
+def test_language_labels_become_iso_639_1_codes(value, code):
+    from joshua.language import iso_language
+
+    assert iso_language(value) == code

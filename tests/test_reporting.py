@@ -60,7 +60,18 @@ def report_data(sample: bool = True, analyzer: str = "heuristic") -> ReportData:
         sources=[SourceOutcome(source_id="s", status="ok", items=3), SourceOutcome(source_id="t", status="failed", error=f"t: HTTP 500 {HOSTILE}")],
         stages=[StageMetrics(stage="collect", seconds=0.5, items_in=2, items_out=3)],
         history=[*earlier, point_of(a)],
+        considered={"economic": 7, "regional_conflict": 12},
     )
+
+
+def test_reports_list_articles_considered_and_cited_per_category():
+    data = report_data()
+    markdown = render_markdown(data)
+    assert "| Category | Weight | Score | Contribution | Trend | Articles considered | Cited |" in markdown
+    assert "| Economic | 0.05 | 0.60 |" in markdown and "| 7 | 1 |" in markdown and "| 12 | 1 |" in markdown
+    assert "| 0 | 1 |" in markdown  # a category with no article of the run
+    html = render_html(data, charts={})
+    assert '<td class="num">12</td><td class="num">1</td>' in html
 
 
 def test_markdown_sections_in_the_spec_order():
@@ -177,3 +188,19 @@ def test_nice_ticks_and_heat_colours():
     assert nice_ticks(512, 688) == [550, 600, 650]
     assert nice_ticks(3, 3) == [3]
     assert heat_colour(0) == "#fff5eb" and heat_colour(1) == "#a63603" and heat_colour(7) == heat_colour(1)
+
+
+def test_considered_counts_evidence_articles_per_category(tmp_path):
+    import polars as pl
+
+    from joshua.reporting.data import load_considered
+
+    path = tmp_path / "articles.parquet"
+    pl.DataFrame(
+        {
+            "article_id": ["a", "b", "c", "d"],
+            "evidence": [True, True, False, True],
+            "categories": [["economic", "regional_conflict"], ["economic"], ["economic"], []],
+        }
+    ).write_parquet(path)
+    assert load_considered(path) == {"economic": 2, "regional_conflict": 1}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from html.entities import html5
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +21,19 @@ from defusedxml import DefusedXmlException
 from selectolax.lexbor import LexborHTMLParser
 
 from joshua.errors import ParseError
+from joshua.language import LATIN_LANGUAGES, iso_language, latin_script
 from schemas.records import RawItem, Signal, Source
 
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "iframe"]
 _XML_DECLARED = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""", re.IGNORECASE)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NAMED_REFERENCE = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
+# NewsAPI cuts `content` to 200 characters and appends "… [+58092 chars]".
+_NEWSAPI_TRUNCATION = re.compile(r"\s*(?:…|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
+ATOM = "{http://www.w3.org/2005/Atom}"
+RSS1 = "{http://purl.org/rss/1.0/}"
+CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 
 
 def html_to_text(html: str, max_chars: int) -> str:
@@ -88,16 +97,33 @@ def looks_like_html(body: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html")) or b"<html" in start[:100]
 
 
+def numeric_html_entities(xml: bytes) -> bytes:
+    """HTML named references (`&nbsp;`, `&eacute;`), undefined in XML but common in feeds, as numeric ones.
+
+    Only names HTML defines are rewritten; XML's five stay, and any other name is left for the strict
+    parse to refuse, as are entity declarations.
+    """
+
+    def numeric(match: re.Match[bytes]) -> bytes:
+        name = match.group(1).decode("ascii")
+        text = html5.get(f"{name};")
+        if name in _XML_PREDEFINED or text is None:
+            return match.group(0)
+        return "".join(f"&#{ord(char)};" for char in text).encode("ascii")
+
+    return _NAMED_REFERENCE.sub(numeric, xml)
+
+
 def parse_feed(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
     """RSS or Atom bytes into raw items; malformed XML and entity tricks raise ParseError."""
     if not body.strip():
         raise ParseError(source.id, None, "empty body where a feed was expected")
     if looks_like_html(body):
         raise ParseError(source.id, None, "got an HTML page where an RSS or Atom feed was expected")
-    xml = utf8_xml(body, content_type)
+    xml = numeric_html_entities(utf8_xml(body, content_type))
     try:
         # feedparser is lenient by design; a strict, entity-refusing parse decides what is malformed.
-        safe_xml.fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        tree = safe_xml.fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except XmlParseError as exc:
         raise ParseError(source.id, None, f"malformed XML ({exc})") from exc
     except DefusedXmlException as exc:
@@ -105,21 +131,51 @@ def parse_feed(body: bytes, source: Source, max_text_chars: int, content_type: s
     parsed = feedparser.parse(xml, resolve_relative_uris=False, sanitize_html=False)
     if not parsed.get("version"):
         raise ParseError(source.id, None, "not an RSS or Atom feed")
-    language = parsed.feed.get("language") or None
-    return [_feed_entry_to_item(entry, source, max_text_chars, language) for entry in parsed.entries]
+    language = iso_language(parsed.feed.get("language")) or source.language
+    bodies = item_bodies(tree)
+    if len(bodies) != len(parsed.entries):  # cannot pair them safely: feedparser's reading alone
+        bodies = [None] * len(parsed.entries)
+    return [
+        _feed_entry_to_item(entry, own_body, source, max_text_chars, language)
+        for entry, own_body in zip(parsed.entries, bodies, strict=True)
+    ]
+
+
+def item_bodies(tree: Any) -> list[str | None]:
+    """Each item's own text, in document order: RSS `content:encoded` or `description`, Atom `content` or `summary`.
+
+    feedparser reads a Media RSS `<media:description>` (often a photo credit, or empty) as the item's
+    description and lets it replace the real one; the item's direct children are read here instead.
+    """
+    items = [element for element in tree.iter() if element.tag in ("item", f"{RSS1}item", f"{ATOM}entry")]
+    bodies: list[str | None] = []
+    for item in items:
+        children = {child.tag: child for child in item}
+        preferred = (CONTENT_ENCODED, "description", f"{RSS1}description", f"{ATOM}content", f"{ATOM}summary")
+        element = next((children[tag] for tag in preferred if tag in children and "".join(children[tag].itertext()).strip()), None)
+        bodies.append(_element_html(element) if element is not None else None)
+    return bodies
+
+
+def _element_html(element: Any) -> str:
+    """An element's text: escaped HTML as the text it carries, inline XHTML (Atom type="xhtml") as its markup."""
+    if len(element):
+        return (element.text or "") + "".join(safe_xml.tostring(child, encoding="unicode") for child in element)
+    return element.text or ""
 
 
 def _feed_entry_to_item(
-    entry: feedparser.FeedParserDict, source: Source, max_chars: int, language: str | None
+    entry: feedparser.FeedParserDict, own_body: str | None, source: Source, max_chars: int, language: str | None
 ) -> RawItem:
-    """One feedparser entry as a raw item."""
+    """One feedparser entry as a raw item; `own_body` is the item's own description when one was found."""
     contents = entry.get("content") or []
-    html = contents[0].get("value", "") if contents else entry.get("summary", "")
+    html = own_body if own_body is not None else contents[0].get("value", "") if contents else entry.get("summary", "")
     # dict.get: feedparser's get() maps a missing updated_parsed to published_parsed with a DeprecationWarning
     when = entry.get("published_parsed") or dict.get(entry, "updated_parsed")
     return RawItem(
         source_id=source.id,
-        url=_http_url(entry.get("link")),
+        # FeedBurner rewrites links to its redirector and keeps the publisher's in feedburner:origLink.
+        url=_http_url(entry.get("feedburner_origlink")) or _http_url(entry.get("link")),
         guid=entry.get("id") or None,
         title=html_to_text(entry.get("title", ""), max_chars),
         body=html_to_text(html, max_chars),
@@ -172,18 +228,29 @@ def load_json(body: bytes, source: Source, service: str) -> Any:
         raise ParseError(source.id, None, f"{service} returned {kind} instead of JSON: {snippet!r}") from exc
 
 
-def json_list(document: Any, path: tuple[str, ...], source: Source, service: str) -> list[dict]:
-    """The list of objects at `path` in a JSON document; ParseError when the shape is wrong."""
+def json_list(document: Any, path: tuple[str, ...], source: Source, service: str, entry_key: str) -> list[dict]:
+    """The list of objects at `path` in a JSON document; ParseError when the shape is wrong.
+
+    A reply of another kind (another API's JSON, an error object) fails instead of reading as "no
+    results": every key of `path` must be there, unless the document is the empty object `{}`, and
+    a non-empty list must hold objects with `entry_key`.
+    """
     if not isinstance(document, dict):  # a list or a scalar would otherwise read as "no results"
         raise ParseError(source.id, None, f"{service} JSON is a {type(document).__name__}, not an object")
-    value = document
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    if value is None and isinstance(document, dict) and path[0] not in document and len(document) > 0:
-        raise ParseError(source.id, None, f"{service} JSON has no {'.'.join(path)!r}: keys {sorted(document)[:5]}")
+    if not document:
+        return []
+    value: Any = document
+    for depth, key in enumerate(path):
+        if not isinstance(value, dict) or key not in value:
+            found = sorted(value)[:5] if isinstance(value, dict) else type(value).__name__
+            raise ParseError(source.id, None, f"{service} JSON has no {'.'.join(path[: depth + 1])!r}: found {found}")
+        value = value[key]
     if not isinstance(value, list | type(None)):
         raise ParseError(source.id, None, f"{service} JSON field {'.'.join(path)!r} is not a list")
-    return [entry for entry in value or [] if isinstance(entry, dict)]
+    entries = [entry for entry in value or [] if isinstance(entry, dict)]
+    if entries and not any(entry_key in entry for entry in entries):
+        raise ParseError(source.id, None, f"{service} JSON {'.'.join(path)!r} holds no {entry_key!r} entries: not a {service} reply")
+    return entries
 
 
 def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
@@ -191,7 +258,7 @@ def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int, conten
 
     GDELT answers an empty result with `{}` and a bad query with an HTML or plain-text message.
     """
-    articles = json_list(load_json(body, source, "GDELT"), ("articles",), source, "GDELT")
+    articles = json_list(load_json(body, source, "GDELT"), ("articles",), source, "GDELT", "url")
     return [
         RawItem(
             source_id=source.id,
@@ -200,7 +267,7 @@ def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int, conten
             title=_text(article.get("title"), max_text_chars),
             body="",
             published_at=_gdelt_date(article.get("seendate")),
-            language=article.get("language") if isinstance(article.get("language"), str) else None,
+            language=iso_language(article.get("language")),
         )
         for article in articles
     ]
@@ -208,7 +275,7 @@ def parse_gdelt_artlist(body: bytes, source: Source, max_text_chars: int, conten
 
 def parse_gdelt_timeline(body: bytes, source: Source, content_type: str | None = None) -> list[Signal]:
     """A GDELT `timelinetone` or `timelinevol` JSON response into signal points."""
-    series = json_list(load_json(body, source, "GDELT"), ("timeline",), source, "GDELT")
+    series = json_list(load_json(body, source, "GDELT"), ("timeline",), source, "GDELT", "data")
     return [
         Signal(source_id=source.id, series=str(line.get("series", "")), at=when, value=float(point["value"]))
         for line in series
@@ -220,15 +287,21 @@ def parse_gdelt_timeline(body: bytes, source: Source, content_type: str | None =
 
 
 def parse_federal_register(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
-    """Federal Register `documents.json` results into raw items (title and abstract)."""
-    documents = json_list(load_json(body, source, "Federal Register"), ("results",), source, "Federal Register")
+    """Federal Register `documents.json` results into raw items (title, and abstract or else the search excerpts).
+
+    The API leaves `results` out when nothing matched (`{"count": 0, ...}`).
+    """
+    document = load_json(body, source, "Federal Register")
+    if isinstance(document, dict) and document.get("count") == 0 and "results" not in document:
+        return []
+    documents = json_list(document, ("results",), source, "Federal Register", "document_number")
     return [
         RawItem(
             source_id=source.id,
             url=_http_url(document.get("html_url")),
             guid=document.get("document_number") if isinstance(document.get("document_number"), str) else None,
             title=_text(document.get("title"), max_text_chars),
-            body=_text(document.get("abstract"), max_text_chars),
+            body=_text(document.get("abstract"), max_text_chars) or _text(document.get("excerpts"), max_text_chars),
             published_at=_iso_date(document.get("publication_date")),
             language="en",
         )
@@ -247,17 +320,38 @@ def parse_newsapi(body: bytes, source: Source, max_text_chars: int, content_type
             url=_http_url(article.get("url")),
             guid=None,
             title=_text(article.get("title"), max_text_chars),
-            body=_text(article.get("content") or article.get("description"), max_text_chars),
+            body=newsapi_body(article, max_text_chars),
             published_at=_iso_date(article.get("publishedAt")),
-            language=source.params.get("language") if isinstance(source.params.get("language"), str) else None,
+            language=newsapi_language(article, source),
         )
-        for article in json_list(document, ("articles",), source, "NewsAPI")
+        for article in json_list(document, ("articles",), source, "NewsAPI", "url")
     ]
+
+
+def newsapi_body(article: dict, max_chars: int) -> str:
+    """An article's `description`; its `content` (cut at 200 characters by NewsAPI) only when there is none."""
+    description = _text(article.get("description"), max_chars)
+    content = article.get("content")
+    return description or _text(_NEWSAPI_TRUNCATION.sub(" …", content) if isinstance(content, str) else None, max_chars)
+
+
+def newsapi_language(article: dict, source: Source) -> str | None:
+    """An article's own language: its `language` field when it has one, else the requested language.
+
+    The requested language is not trusted for a text outside its script: NewsAPI files some Hindi
+    headlines under `language=en`; such an item gets no language (and is never evidence).
+    """
+    own = iso_language(article.get("language"))
+    requested = iso_language(source.params.get("language")) or source.language
+    if own or requested not in LATIN_LANGUAGES:
+        return own or requested
+    text = " ".join(value for key in ("title", "description") if isinstance(value := article.get(key), str))
+    return requested if latin_script(text) else None
 
 
 def parse_reddit(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
     """A Reddit listing (`/r/<name>/hot.json`) into raw items; stickied posts are skipped."""
-    children = json_list(load_json(body, source, "Reddit"), ("data", "children"), source, "Reddit")
+    children = json_list(load_json(body, source, "Reddit"), ("data", "children"), source, "Reddit", "data")
     posts = [child.get("data") for child in children if isinstance(child.get("data"), dict)]
     return [
         RawItem(
@@ -267,7 +361,7 @@ def parse_reddit(body: bytes, source: Source, max_text_chars: int, content_type:
             title=_text(post.get("title"), max_text_chars),
             body=_text(post.get("selftext"), max_text_chars) or _text(post.get("url"), max_text_chars),
             published_at=_epoch(post.get("created_utc")),
-            language=None,
+            language=source.language,
         )
         for post in posts
         if not post.get("stickied")
@@ -280,7 +374,8 @@ def parse_x(body: bytes, source: Source, max_text_chars: int, content_type: str 
     if isinstance(document, dict) and "data" not in document:
         if document.get("errors"):
             raise ParseError(source.id, None, f"X API error: {str(document['errors'][0])[:200]}")
-        return []  # X leaves `data` out when nothing matched
+        if isinstance(document.get("meta"), dict) and document["meta"].get("result_count") == 0:
+            return []  # X leaves `data` out when nothing matched; any other reply without it is wrong
     return [
         RawItem(
             source_id=source.id,
@@ -289,9 +384,9 @@ def parse_x(body: bytes, source: Source, max_text_chars: int, content_type: str 
             title=_text(post.get("text"), 200),
             body=_text(post.get("text"), max_text_chars),
             published_at=_iso_date(post.get("created_at")),
-            language=post.get("lang") if isinstance(post.get("lang"), str) else None,
+            language=iso_language(post.get("lang")),
         )
-        for post in json_list(document, ("data",), source, "X API")
+        for post in json_list(document, ("data",), source, "X API", "text")
     ]
 
 

@@ -6,18 +6,42 @@ import re
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from joshua.errors import ConfigError
 from schemas.records import Category
+
+
+class RelevanceRules(BaseModel):
+    """The `[relevance]` lists: anchors, their contexts, theatres and what never anchors."""
+
+    anchors: list[str]
+    contextual: list[str]
+    context: list[str]
+    theatres: list[str]
+    rivals: list[tuple[list[str], list[str]]]
+    conflict: list[str]
+    masked: list[str]
+    off_topic: list[str]
+
+
+class Tagging(BaseModel):
+    """The `[tagging]` thresholds of category counts."""
+
+    min_score: float = Field(gt=0)
+    min_single: float = Field(gt=0)
+    min_share: float = Field(gt=0, le=1)
+    masked: list[str]
 
 
 class Lexicon(BaseModel):
     """Term lists for relevance, categories, escalation signals and quality cues."""
 
     keywords: dict[str, list[str]]
-    weighted: dict[float, list[str]]
+    languages: list[str]
+    relevance: RelevanceRules
     categories: dict[Category, list[str]]
+    tagging: Tagging
     escalatory: list[str]
     de_escalatory: list[str]
     attribution: list[str]
@@ -39,8 +63,10 @@ def load_lexicon(path: Path) -> Lexicon:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
         return Lexicon(
             keywords=document["keywords"],
-            weighted=relevance_weights(document["keywords"], document["relevance"]),
+            languages=document["languages"]["covered"],
+            relevance=document["relevance"],
             categories=document["categories"],
+            tagging=document["tagging"],
             escalatory=document["signals"]["escalatory"],
             de_escalatory=document["signals"]["de_escalatory"],
             attribution=document["quality"]["attribution"],
@@ -49,16 +75,6 @@ def load_lexicon(path: Path) -> Lexicon:
         )
     except (OSError, tomllib.TOMLDecodeError, KeyError, ValidationError) as exc:
         raise ConfigError(f"cannot use lexicon {path}: {exc}") from exc
-
-
-def relevance_weights(keywords: dict[str, list[str]], relevance: dict) -> dict[float, list[str]]:
-    """Relevance terms grouped by weight: nuclear keywords and extensions, then geopolitical ones."""
-    nuclear = [*keywords["nuclear"], *relevance.get("nuclear_extra", [])]
-    geopolitical = [term for term in keywords["geopolitical"] if term not in nuclear]
-    groups: dict[float, list[str]] = {}
-    groups.setdefault(float(relevance["nuclear_weight"]), []).extend(nuclear)
-    groups.setdefault(float(relevance["geopolitical_weight"]), []).extend(geopolitical)
-    return groups
 
 
 def term_regex(term: str) -> str:

@@ -12,15 +12,25 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import polars as pl
 
 from joshua.curate.lexicon import Lexicon, terms_pattern
+from joshua.curate.relevance import compile_rules, judge
 from joshua.curate.simhash import max_distance, near_duplicates, simhash64
+from joshua.language import iso_language
 from schemas.tables import ARTICLES
 
 PRIOR_SCHEMA = {"article_id": pl.String, "simhash": pl.UInt64}
 
-# Query parameters that only track the reader and never change the article.
+# Query parameters that only track the reader and never change the article (compared in lower case).
 TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "ref", "ref_src", "cmpid", "ocid", "at_medium"}
-)
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "mc_cid", "mc_eid",
+        "ref", "ref_src", "ref_url", "cmpid", "cmp", "ocid", "icid", "ito", "smid", "sr_share", "traffic_source",
+        "xtor", "guccounter", "guce_referrer", "guce_referrer_sig", "_ga", "_gl", "mkt_tok", "spm",
+        "wt.mc_id", "s_cid", "dmcid", "mbid",
+    }
+)  # fmt: skip
+# Prefixes of tracking-parameter families: Google Analytics (utm_), AT Internet (at_), comScore (ns_),
+# Matomo/Piwik (pk_, mtm_), HubSpot (hsa_, _hs), Omeda (oly_).
+TRACKING_PREFIXES = ("utm_", "at_", "ns_", "pk_", "mtm_", "hsa_", "_hs", "oly_")
 # Spec §2.4 quality weights: source, timeliness, verifiability, completeness.
 QUALITY_WEIGHTS = (0.35, 0.25, 0.25, 0.15)
 # Text shorter than this gives the reader no context (completeness −0.3).
@@ -39,7 +49,7 @@ def canonical_url(url: str | None) -> str | None:
         sorted(
             (key, value)
             for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if not key.lower().startswith("utm_") and key.lower() not in TRACKING_PARAMS
+            if not key.lower().startswith(TRACKING_PREFIXES) and key.lower() not in TRACKING_PARAMS
         )
     )
     path = parts.path.rstrip("/") or "/"
@@ -103,44 +113,37 @@ def _count(pattern_terms: list[str], column: str) -> pl.Expr:
     return pl.col(column).str.count_matches(terms_pattern(pattern_terms, lowered=True)).cast(pl.Int64)
 
 
-def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
-    """Add relevance, categories and the escalation share from the lexicon.
+JUDGEMENT = pl.Struct({"relevance": pl.Float64, "categories": pl.List(pl.String), "escalation": pl.Float64})
 
-    An article is tagged with each category that has at least half the matches of its strongest
-    category, so a passing mention does not make it evidence.
-    relevance = 1 − exp(−0.5·h), h = Σ weight × matches of the weighted terms (title matches count
-    again) + the mean category match count: one nuclear keyword (weight 2) in the body gives at
-    least 0.63, nothing gives 0. escalation = (e + 1) / (e + d + 2) for e
-    escalatory and d de-escalatory matches: 0.5 when neutral, toward 1 when alarming.
+
+def with_lexicon(articles: pl.LazyFrame, lexicon: Lexicon) -> pl.LazyFrame:
+    """Add relevance, categories and the escalation share (rules in joshua/curate/relevance.py), and quality cues.
+
+    The language becomes an ISO 639-1 code (older raw items may say "English").
     """
-    # "de-escalation" must not also count as "escalation".
+    rules = compile_rules(lexicon)
+
+    def judged(rows: pl.Series) -> pl.Series:
+        return pl.Series(
+            [judge(row["title"] or "", row["body"] or "", row["language"], rules)._asdict() for row in rows.to_list()],
+            dtype=JUDGEMENT,
+        )
+
     lowered = pl.col("title").str.to_lowercase() + " " + pl.col("body").str.to_lowercase()
-    text = lowered.str.replace_all(r"\bde-escalat", "deescalat")
-    title = pl.col("title").str.to_lowercase()
-    category_hits = {
-        category.value: _count(terms, "_text") + _count(terms, "_title")
-        for category, terms in lexicon.categories.items()
-    }
-    strongest = pl.max_horizontal(list(category_hits.values()))
-    weighted_hits = sum(
-        weight * (_count(terms, "_text") + _count(terms, "_title")) for weight, terms in lexicon.weighted.items()
-    ) + sum(category_hits.values()) / len(category_hits)
     return (
-        articles.with_columns(_text=text, _title=title)
+        articles.with_columns(language=_python_map("language", iso_language))
         .with_columns(
-            relevance=1 - (-0.5 * weighted_hits).exp(),
-            categories=pl.concat_list(
-                [
-                    pl.when((hits > 0) & (hits >= strongest / 2)).then(pl.lit(name)).otherwise(pl.lit(None, pl.String))
-                    for name, hits in category_hits.items()
-                ]
-            ).list.drop_nulls(),
-            escalation=(_count(lexicon.escalatory, "_text") + 1)
-            / (_count(lexicon.escalatory, "_text") + _count(lexicon.de_escalatory, "_text") + 2),
+            _judgement=pl.struct("title", "body", "language").map_batches(judged, return_dtype=JUDGEMENT),
+            _text=lowered,
+        )
+        .with_columns(
+            relevance=pl.col("_judgement").struct.field("relevance"),
+            categories=pl.col("_judgement").struct.field("categories"),
+            escalation=pl.col("_judgement").struct.field("escalation"),
             _attributed=_count(lexicon.attribution, "_text") > 0,
             _hedged=_count(lexicon.uncertainty, "_text") > 0,
         )
-        .drop("_text", "_title")
+        .drop("_judgement", "_text")
     )
 
 

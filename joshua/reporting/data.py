@@ -68,6 +68,7 @@ class ReportData(BaseModel):
     sources: list[SourceOutcome]
     stages: list[StageMetrics]
     history: list[HistoryPoint]  # chronological, ending with this assessment
+    considered: dict[str, int] = Field(default_factory=dict)  # evidence articles of the run per category
     _trends: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def average(self, days: int) -> float | None:
@@ -161,6 +162,7 @@ def run_report_data(
     evidence: dict[str, EvidenceRef],
     sources: list[SourceOutcome],
     stages: list[StageMetrics],
+    considered: dict[str, int] | None = None,
 ) -> ReportData:
     """Report data of a run in progress: its assessment on top of the committed history."""
     history = timeline(con, assessment.assessed_at, exclude_run=assessment.run_id)
@@ -170,6 +172,7 @@ def run_report_data(
         sources=sources,
         stages=stages,
         history=[*history, point_of(assessment)],
+        considered=considered or {},
     )
 
 
@@ -181,6 +184,11 @@ RUN_SQL = "SELECT * FROM runs WHERE run_id = $run_id"
 EVIDENCE_SQL = """
 SELECT DISTINCT ON (article_id) article_id, source_id, title, canonical_url AS url
 FROM articles WHERE run_id = $run_id AND list_contains($ids, article_id)
+"""
+CONSIDERED_SQL = """
+SELECT category, count(DISTINCT article_id) AS articles
+FROM (SELECT article_id, unnest(categories) AS category FROM articles WHERE run_id = $run_id AND evidence)
+GROUP BY category
 """
 
 
@@ -208,7 +216,9 @@ def load_report_data(con: duckdb.DuckDBPyConnection, assessment_id: str | None =
     run = (_records(con, RUN_SQL, {"run_id": run_id}) or [{}])[0]
     cited = sorted({e for f in factors for e in f.rating.evidence})
     evidence = {r["article_id"]: EvidenceRef(**r) for r in _records(con, EVIDENCE_SQL, {"run_id": run_id, "ids": cited})}
+    considered = {r["category"]: r["articles"] for r in _records(con, CONSIDERED_SQL, {"run_id": run_id})}
     return ReportData(
+        considered=considered,
         assessment=assessment,
         evidence=evidence,
         sources=[SourceOutcome(**outcome) for outcome in run.get("sources") or []],
@@ -262,3 +272,17 @@ def load_evidence(articles_path: Path, assessment: Assessment) -> dict[str, Evid
         .collect()
     )
     return {row["article_id"]: EvidenceRef(**row) for row in rows.iter_rows(named=True)}
+
+
+def load_considered(articles_path: Path) -> dict[str, int]:
+    """How many evidence articles of a run's file each category has (what the analyzer could weigh)."""
+    counts = (
+        pl.scan_parquet(articles_path)
+        .filter(pl.col("evidence"))
+        .select("article_id", "categories")
+        .explode("categories")
+        .group_by("categories")
+        .agg(pl.col("article_id").n_unique())
+        .collect()
+    )
+    return {row["categories"]: row["article_id"] for row in counts.iter_rows(named=True) if row["categories"]}

@@ -39,6 +39,7 @@ def render_html(data: ReportData, charts: dict[str, str]) -> str:
         top=top_factors(a),
         categories=sorted(a.factors, key=lambda f: f.rating.category.value),
         evidence=data.evidence,
+        considered=data.considered,
         advice=recommendations(data),
         sources=data.sources,
         methodology=METHODOLOGY,

@@ -104,11 +104,12 @@ def render_markdown(data: ReportData, chart_dir: str | None = None) -> str:
         "",
         "## Categories",
         "",
-        "| Category | Weight | Score | Contribution | Trend |",
-        "|---|---:|---:|---:|---|",
+        "| Category | Weight | Score | Contribution | Trend | Articles considered | Cited |",
+        "|---|---:|---:|---:|---|---:|---:|",
         *[
             f"| {label(f.rating.category.value)} | {f.weight:.2f} | {f.rating.value:.2f} | {f.contribution:.4f} | "
-            f"{data.category_trend(f.rating.category.value)} |"
+            f"{data.category_trend(f.rating.category.value)} | {data.considered.get(f.rating.category.value, 0)} | "
+            f"{len(f.rating.evidence)} |"
             for f in sorted(a.factors, key=lambda f: f.rating.category.value)
         ],
         "",
