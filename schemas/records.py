@@ -87,6 +87,9 @@ class Source(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)
     rate_limit_s: float = Field(default=1.0, ge=0, description="fewest seconds between requests to its host")
     cache_ttl_s: float = Field(default=3600.0, ge=0, description="how long a fetched body is reused unasked")
+    allow_private_network: bool = Field(
+        default=False, description="may reach loopback and private addresses by name or redirect (local mirrors, tests)"
+    )
 
 
 class RawItem(BaseModel):
