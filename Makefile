@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: assess test bench install clean
+.PHONY: assess test bench install lock clean
 
 assess: $(STAMP)  ## run one assessment on the bundled offline snapshot
 	$(BIN)/joshua assess $(ARGS)
@@ -22,11 +22,17 @@ bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, then
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Dependencies come from the hash-pinned lock only; the project itself is installed without them.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock:  ## re-pin requirements.lock (with hashes) after changing the dependencies in pyproject.toml
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:  ## remove runtime output (lake, reports, cache, catalog); keeps .venv
 	rm -rf data/lake data/staging data/cache data/reports data/joshua.duckdb
