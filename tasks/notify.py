@@ -4,27 +4,39 @@ from datetime import UTC, datetime
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_logger
 
 from joshua.collect.collector import Collection
-from joshua.notify import assessment_events, deliver, failure_event
+from joshua.notify import Event, assessment_events, deliver, failure_event
 from joshua.run import RunContext
 from joshua.store import load_history, record_deliveries
 from schemas.records import Assessment
 
+log = get_logger(__name__)  # Prefect's logging setup keeps its own loggers (it disables others)
+
 
 @task(cache_policy=NO_CACHE)
-def notify_assessment(run: RunContext, assessment: Assessment, collection: Collection) -> int:
-    """Send the assessment's events to the configured channels; returns how many deliveries failed."""
-    previous = load_history(run).bands
-    events = assessment_events(assessment, previous[-1] if previous else None, collection.outcomes)
+def notify_assessment(run: RunContext, assessment: Assessment, collection: Collection) -> int | None:
+    """Send the assessment's events; returns how many deliveries failed (None: none could be tried)."""
+    try:
+        previous = load_history(run).bands
+        return _deliver(run, assessment_events(assessment, previous[-1] if previous else None, collection.outcomes))
+    except Exception:  # a notification never changes a run's outcome: logged, not raised
+        log.exception("notifications of run %s failed; the run stands", run.run_id)
+        return None
+
+
+@task(cache_policy=NO_CACHE)
+def notify_failure(run: RunContext, error: str) -> int | None:
+    """Send `assessment.failed`; returns how many deliveries failed (None: none could be tried)."""
+    try:
+        return _deliver(run, [failure_event(run.run_id, error)])
+    except Exception:  # the run's own error is what the caller raises, not this one
+        log.exception("notifications of run %s failed", run.run_id)
+        return None
+
+
+def _deliver(run: RunContext, events: list[Event]) -> int:
     deliveries = deliver(events, run.settings.notifications)
-    record_deliveries(run, deliveries, datetime.now(UTC))
-    return sum(not d.ok for d in deliveries)
-
-
-@task(cache_policy=NO_CACHE)
-def notify_failure(run: RunContext, error: str) -> int:
-    """Send `assessment.failed`; returns how many deliveries failed."""
-    deliveries = deliver([failure_event(run.run_id, error)], run.settings.notifications)
     record_deliveries(run, deliveries, datetime.now(UTC))
     return sum(not d.ok for d in deliveries)
