@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import socket
 import ssl
 import threading
@@ -336,7 +337,7 @@ def test_a_notification_failure_never_changes_a_completed_run(smtp, tmp_path, mo
     assert all(m.rcpt_tos == ["ops@example.org"] for m in mailbox.messages)
 
 
-def test_the_notification_task_logs_a_failure_instead_of_raising(tmp_path, capfd, monkeypatch):
+def test_the_notification_task_logs_a_failure_instead_of_raising(tmp_path, monkeypatch):
     """Recording the deliveries fails (the table's directory is a file): logged, the task returns None."""
     monkeypatch.setenv("JOSHUA_NOTIFICATIONS__SLACK_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # nothing listens
     monkeypatch.setenv("JOSHUA_NOTIFICATIONS__ATTEMPTS", "1")
@@ -350,7 +351,14 @@ def test_the_notification_task_logs_a_failure_instead_of_raising(tmp_path, capfd
     run = open_run(AssessmentParams(), settings)
     (run.lake_dir).mkdir(parents=True)
     (run.lake_dir / "notifications").write_text("not a directory")
-    assert notify_assessment.fn(run, assessment(), Collection(outcomes=[])) is None
-    assert notify_failure.fn(run, "boom") is None
-    logged = capfd.readouterr().err
-    assert logged.count(f"notifications of run {run.run_id} failed") == 2 and "NotADirectoryError" in logged
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = records.append  # whatever Prefect's logging setup did to propagation
+    logging.getLogger("prefect.tasks.notify").addHandler(handler)
+    try:
+        assert notify_assessment.fn(run, assessment(), Collection(outcomes=[])) is None
+        assert notify_failure.fn(run, "boom") is None
+    finally:
+        logging.getLogger("prefect.tasks.notify").removeHandler(handler)
+    assert [r.getMessage().split(";")[0] for r in records] == [f"notifications of run {run.run_id} failed"] * 2
+    assert all(r.exc_info and r.exc_info[0] is NotADirectoryError for r in records)
