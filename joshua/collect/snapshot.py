@@ -82,9 +82,14 @@ def load_snapshot(directory: Path) -> Snapshot:
         )
     except (ValidationError, TypeError) as exc:
         raise ConfigError(f"snapshot manifest {manifest} is invalid: {exc}") from exc
+    root = directory.resolve()
     for response in snapshot.responses:
-        if response.error is None and (response.body is None or not (directory / response.body).is_file()):
+        if response.error is not None:
+            continue
+        if response.body is None or not (directory / response.body).is_file():
             raise ConfigError(f"{manifest}: body file {response.body!r} of source {response.source!r} is missing")
+        if not (directory / response.body).resolve().is_relative_to(root):  # no /etc/…, ../ or symlink out
+            raise ConfigError(f"{manifest}: body file {response.body!r} of source {response.source!r} is outside the snapshot")
     return snapshot
 
 
