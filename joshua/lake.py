@@ -22,7 +22,7 @@ import polars as pl
 from joshua.errors import ConfigError
 from schemas.tables import TABLES
 
-RUN_ID_PATTERN = re.compile(r"^(\d{8})T(\d{6})Z-[0-9a-f]{6}$")
+RUN_ID_PATTERN = re.compile(r"(\d{8})T(\d{6})Z-[0-9a-f]{6}")  # used with fullmatch: `$` lets "\n" through
 
 
 def new_run_id(started_at: datetime) -> str:
@@ -32,7 +32,7 @@ def new_run_id(started_at: datetime) -> str:
 
 def run_date(run_id: str) -> str:
     """The partition date (YYYY-MM-DD) of a run, read from its id so reruns land in place."""
-    match = RUN_ID_PATTERN.match(run_id)
+    match = RUN_ID_PATTERN.fullmatch(run_id)
     if match is None:
         raise ConfigError(f"run id {run_id!r} is not of the form YYYYMMDDTHHMMSSZ-xxxxxx (6 hex digits)")
     day = match.group(1)

@@ -95,3 +95,12 @@ def test_the_duckdb_command_line_opens_the_catalog(tmp_path):
         capture_output=True, text=True, check=True,
     )
     assert completed.stdout.split() == ["status", "completed"]
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "x", " "])
+def test_a_run_id_with_anything_after_it_is_refused(suffix):
+    from joshua.lake import run_date
+
+    assert run_date("20261127T060000Z-abcdef") == "2026-11-27"
+    with pytest.raises(ConfigError, match="is not of the form"):
+        run_date("20261127T060000Z-abcdef" + suffix)
