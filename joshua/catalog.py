@@ -6,6 +6,7 @@ name and renamed into place, so a reader that has it open keeps a consistent cop
 
 from __future__ import annotations
 
+import glob
 import os
 import uuid
 from pathlib import Path
@@ -39,15 +40,15 @@ def _relation(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> str:
     """The SQL relation that reads a table's Parquet files."""
     if not has_files(lake, table):
         return _empty_relation(con, table)
-    glob = table_glob(lake, table).replace("'", "''")
-    return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+    pattern = table_glob(lake, table).replace("'", "''")
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
 
 def history_sql() -> str:
     """history.sql with the reference files' paths filled in as SQL string literals' contents."""
     sql = HISTORY_SQL
     for placeholder, path in REFERENCE_FILES.items():
-        sql = sql.replace(placeholder, str(path).replace("'", "''"))
+        sql = sql.replace(placeholder, glob.escape(str(path)).replace("'", "''"))  # DuckDB globs every path
     return sql
 
 

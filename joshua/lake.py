@@ -9,6 +9,7 @@ a partial run, and rerunning a run id replaces its files instead of adding to th
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -97,8 +98,8 @@ def discard(staging: Path) -> None:
 
 
 def table_glob(lake: Path, table: str) -> str:
-    """The glob that matches every file of a table."""
-    return str(lake / table / "**" / "*.parquet")
+    """The glob that matches every file of a table (the directory's own `[`, `*`, `?` escaped)."""
+    return f"{glob.escape(str(lake / table))}/**/*.parquet"
 
 
 def has_files(lake: Path, table: str) -> bool:

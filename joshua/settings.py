@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -188,6 +188,13 @@ class Settings(BaseSettings):
     claude: ClaudeSettings = ClaudeSettings()
     notifications: NotificationSettings = NotificationSettings()
     risk: RiskSettings = RiskSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _duckdb_can_open(cls, path: Path) -> Path:
+        if "?" in str(path):  # DuckDB takes `?` in a database path for the start of URI parameters
+            raise ValueError(f"{path}: DuckDB cannot keep its catalog under a path containing '?'")
+        return path
 
     @classmethod
     def settings_customise_sources(

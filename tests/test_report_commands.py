@@ -134,3 +134,19 @@ def test_diagnose(assessed, tmp_path, monkeypatch):
     broken = invoke("diagnose", "--data-dir", str(tmp_path))
     assert broken.exit_code == EXIT_CONFIG and "Overall Status: NOT READY" in broken.stdout
     assert "is not reachable" in broken.stdout and "empty: run `joshua assess`" in broken.stdout
+
+
+def test_glob_characters_in_the_data_dir_break_nothing(prefect_server, tmp_path):
+    """DuckDB and Polars read paths as globs: `[1]` and `*` in the data dir must be taken literally
+    (`?` is refused: DuckDB reads it in a database path as the start of URI parameters)."""
+    data_dir = tmp_path / "d[1]*"
+    first = assess(AssessmentParams(data_dir=str(data_dir)))
+    second = assess(AssessmentParams(data_dir=str(data_dir)))
+    assert first.status == second.status == "completed" and second.assessment is not None
+    history = invoke("history", "--data-dir", str(data_dir), "--format", "json")
+    assert history.exit_code == 0, history.output
+    assert len(json.loads(history.stdout)["assessments"]) == 2
+    report = invoke("report", "--data-dir", str(data_dir), "--format", "md")
+    assert report.exit_code == 0, report.output
+    refused = invoke("history", "--data-dir", str(tmp_path / "d?"))
+    assert refused.exit_code == EXIT_CONFIG and "containing '?'" in refused.stderr

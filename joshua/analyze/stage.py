@@ -51,7 +51,7 @@ def analyze_run(
     run: RunContext, articles_path: Path, api_key: str | None, history: History, month_to_date_usd: float
 ) -> Analysis:
     """Rate the eight categories from a run's articles with the run's analyzer."""
-    articles = pl.read_parquet(articles_path).filter(pl.col("evidence"))
+    articles = pl.read_parquet(articles_path, glob=False).filter(pl.col("evidence"))
     reference = load_reference(run.as_of.date())
     heuristic = analyze_heuristic(
         articles, run.settings.analyze.reference_volume, run.settings.analyze.evidence_per_factor, reference

@@ -57,7 +57,7 @@ def lake_history(run: RunContext) -> tuple[dict[str, dict], pl.DataFrame]:
 def curate_run(run: RunContext, outcomes: Sequence[SourceOutcome]) -> CurateResult:
     """Curate the raw items that a run's successful sources staged, and update the sources' state."""
     paths = [outcome.path for outcome in outcomes if outcome.status == "ok" and outcome.path]
-    raw = pl.scan_parquet(paths) if paths else pl.LazyFrame(schema=RAW_ITEMS)
+    raw = pl.scan_parquet(paths, glob=False) if paths else pl.LazyFrame(schema=RAW_ITEMS)
     state, prior = lake_history(run)
     articles = curate(
         raw,

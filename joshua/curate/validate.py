@@ -94,10 +94,10 @@ def run_validation(raw_paths: list[str], articles_path: Path, as_of: datetime, m
     """
     lines = []
     try:
-        raw = pl.read_parquet(raw_paths) if raw_paths else pl.DataFrame(schema=RAW_ITEMS)
+        raw = pl.read_parquet(raw_paths, glob=False) if raw_paths else pl.DataFrame(schema=RAW_ITEMS)
         checked = validate_raw_items(raw, max_text_chars)
         lines.append(f"raw_items: {checked} expectations passed on {raw.height} rows")
-        articles = pl.read_parquet(articles_path)
+        articles = pl.read_parquet(articles_path, glob=False)
         checked = validate_articles(articles, as_of)
         lines.append(f"articles: {checked} expectations passed on {articles.height} rows")
     except SchemaViolation as violation:
