@@ -100,7 +100,7 @@ def _print_summary(summary: RunSummary) -> None:
     )
     for alert in a.alerts:
         console.print(Text(f"{alert.level}: ", style="bold yellow") + Text(alert.message))
-    console.print(f"[dim]{a.data_label}[/]", highlight=False)
+    console.print(Text(a.data_label, style="dim"), highlight=False)  # a snapshot's name is untrusted text
     if summary.fallback_reason:
         console.print(Text("Claude was not used: ", style="yellow") + Text(summary.fallback_reason))
     if summary.claude_calls:
@@ -128,11 +128,14 @@ def _print_summary(summary: RunSummary) -> None:
                 console.print(line, highlight=False)
     failed = [s for s in summary.sources if s.status == "failed"]
     if failed:
-        console.print(f"\n[yellow]{len(failed)} source(s) failed:[/] " + "; ".join(s.error or s.source_id for s in failed))
+        reasons = Text("; ".join(s.error or s.source_id for s in failed))  # error text quotes sources: never markup
+        console.print(Text(f"\n{len(failed)} source(s) failed: ", style="yellow") + reasons)
     report = Path(summary.report_path or "")
-    console.print(f"\nReport:  {report} (also {report.with_suffix('.html').name} and {report.with_suffix('.json').name})")
-    console.print(f"Lake:    {summary.lake_path}")
-    console.print(f"Catalog: duckdb {summary.catalog_path}")
+    paths = (
+        f"\nReport:  {report} (also {report.with_suffix('.html').name} and {report.with_suffix('.json').name})\n"
+        f"Lake:    {summary.lake_path}\nCatalog: duckdb {summary.catalog_path}"
+    )
+    console.print(paths, markup=False)  # a data dir may hold `[` too
 
 
 @app.callback()
@@ -257,13 +260,13 @@ def snapshot_record(
     except ConfigError as exc:
         raise _fail(str(exc), EXIT_CONFIG) from None
     for source in recording.sources:
-        line = f"{source.source_id:<26} {source.responses} responses, {source.items} items"
-        console.print(line + (f"  [red]{'; '.join(source.errors)}[/red]" if source.errors else ""), highlight=False)
+        line = Text(f"{source.source_id:<26} {source.responses} responses, {source.items} items")
+        console.print(line + Text(f"  {'; '.join(source.errors)}" if source.errors else "", style="red"), highlight=False)
     recorded = sum(source.responses > 0 for source in recording.sources)
-    console.print(f"recorded {recorded} of {len(recording.sources)} sources into {recording.directory}")
-    console.print(f"replay it with: joshua assess --snapshot {recording.directory}")
     if recorded == 0:
-        raise typer.Exit(EXIT_FAILED)
+        raise _fail(f"no source answered: nothing recorded, {recording.directory} not created", EXIT_FAILED)
+    console.print(f"recorded {recorded} of {len(recording.sources)} sources into {recording.directory}", markup=False)
+    console.print(f"replay it with: joshua assess --snapshot {recording.directory}", markup=False)
 
 
 @app.command()

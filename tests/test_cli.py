@@ -112,3 +112,22 @@ def test_simulate_rejects_bad_scenarios(tmp_path, scenario, message):
     result = invoke("simulate", "--scenario", scenario.format(path=bad), "--data-dir", str(tmp_path))
     assert result.exit_code == EXIT_CONFIG
     assert message in one_line_error(result)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_untrusted_text_is_printed_with_markup_off(data_dir, tmp_path):
+    """A failing source's error quotes its body, and a snapshot names itself: `[/]` in either used to crash."""
+    import shutil
+
+    from tests.conftest import SAMPLE
+
+    snapshot = tmp_path / "hostile-sample"
+    shutil.copytree(SAMPLE, snapshot)
+    for body in (snapshot / "bodies").glob("gdelt-artlist-*.json"):
+        body.write_bytes(b"x [/] y [bold red]z")
+    manifest = snapshot / "snapshot.toml"
+    manifest.write_text(manifest.read_text().replace('name = "sample"', 'name = "sample [/] [red]copy"', 1))
+    result = invoke("assess", "--snapshot", str(snapshot), "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "x [/] y [bold red]z" in result.stdout and "snapshot 'sample [/] [red]copy'" in result.stdout
