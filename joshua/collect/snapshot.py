@@ -142,11 +142,11 @@ class SnapshotRecorder:
         self.directory, self.name, self.description = directory, name, description
         self.responses: list[RecordedResponse] = []
         self._lock = threading.Lock()
-        (directory / "bodies").mkdir(parents=True, exist_ok=True)
 
     def record(self, source_id: str, url: str, status: int, headers: dict[str, str], body: bytes, fetched_at: datetime) -> None:
         """Store one response's body and remember its manifest entry."""
         with self._lock:
+            (self.directory / "bodies").mkdir(parents=True, exist_ok=True)  # on the first body, not before
             stem = f"{source_id}-{sum(r.source == source_id for r in self.responses) + 1}"
             extension = _extension(headers.get("content-type", ""))
             (self.directory / "bodies" / f"{stem}{extension}").write_bytes(body)
