@@ -131,3 +131,20 @@ def test_untrusted_text_is_printed_with_markup_off(data_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     assert "x [/] y [bold red]z" in result.stdout and "snapshot 'sample [/] [red]copy'" in result.stdout
+
+
+
+def test_the_cli_itself_switches_prefect_analytics_off(tmp_path, monkeypatch):
+    """The Makefile exports the analytics-off defaults; `joshua` run on its own sets them too (else the
+    first `joshua assess` printed the failed telemetry heartbeat of Prefect's temporary server on stderr)."""
+    import os
+
+    for name in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
+        monkeypatch.setenv(name, "unset")  # so that the test's end restores whatever was there
+        monkeypatch.delenv(name)
+    result = invoke("db", "rebuild", "--data-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false" and os.environ["DO_NOT_TRACK"] == "1"
+    monkeypatch.setenv("DO_NOT_TRACK", "0")  # an explicit choice wins
+    invoke("db", "rebuild", "--data-dir", str(tmp_path))
+    assert os.environ["DO_NOT_TRACK"] == "0"
