@@ -9,6 +9,7 @@ a partial run, and rerunning a run id replaces its files instead of adding to th
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import os
 import re
@@ -88,6 +89,15 @@ def publish(staging: Path, lake: Path, run_id: str) -> list[Path]:
         published.append(target)
     discard(staging)
     return published
+
+
+@contextlib.contextmanager
+def commit_lock(lake: Path) -> Iterator[None]:
+    """Hold the lake's commit turn (an exclusive lock on `lake/.commit.lock`, freed if the process dies)."""
+    lake.mkdir(parents=True, exist_ok=True)
+    with open(lake / ".commit.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def discard(staging: Path) -> None:

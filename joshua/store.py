@@ -9,7 +9,9 @@ from datetime import datetime
 import polars as pl
 
 from joshua.catalog import build_catalog, connect_lake
-from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
+from joshua.curate.reliability import source_rows
+from joshua.curate.stage import SOURCE_STATE_SQL
+from joshua.lake import commit_lock, conform, discard, publish, table_path, write_parquet_atomic
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
@@ -156,9 +158,32 @@ def run_record(
 
 
 def commit_run(run: RunContext, record: pl.DataFrame) -> None:
-    """Write the `runs` row (the commit point readers wait for), then refresh the catalog."""
-    write_parquet_atomic(record, table_path(run.lake_dir, "runs", run.run_id))
+    """Write the run's `sources` rows and its `runs` row (the commit point readers wait for), then
+    refresh the catalog.
+
+    Commits take turns, and each recomputes the sources' running totals from the latest committed
+    state: two runs that curated at once each read the same state, and without this the later
+    commit would overwrite the other's counts (a lost update in dynamic reliability). A failed run
+    writes its rows too, so a full outage counts against its sources.
+    """
+    with commit_lock(run.lake_dir):
+        write_source_rows(run, [SourceOutcome(**outcome) for outcome in record["sources"][0]])
+        write_parquet_atomic(record, table_path(run.lake_dir, "runs", run.run_id))
     build_catalog(run.lake_dir, run.catalog_path)
+
+
+def write_source_rows(run: RunContext, outcomes: Sequence[SourceOutcome]) -> None:
+    """The run's `sources` rows, on top of the latest committed state of each source."""
+    with connect_lake(run.lake_dir, only=frozenset({"sources"})) as con:
+        state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
+    articles_path = table_path(run.lake_dir, "articles", run.run_id)
+    articles = (
+        pl.read_parquet(articles_path, columns=["source_id", "corroboration"], glob=False)
+        if articles_path.is_file()
+        else pl.DataFrame(schema={"source_id": pl.String, "corroboration": pl.Int32})
+    )
+    rows = source_rows(run.declared, list(outcomes), state, articles, run_id=run.run_id, now=run.started_at)
+    write_parquet_atomic(rows, table_path(run.lake_dir, "sources", run.run_id))
 
 
 def abandon_run(run: RunContext, record: pl.DataFrame) -> None:
