@@ -9,34 +9,40 @@ from prefect.logging import get_logger
 from joshua.collect.collector import Collection
 from joshua.notify import Event, assessment_events, deliver, failure_event
 from joshua.run import RunContext
-from joshua.store import load_history, record_deliveries
+from joshua.settings import NotificationSettings
+from joshua.store import record_deliveries
 from schemas.records import Assessment
 
 log = get_logger(__name__)  # Prefect's logging setup keeps its own loggers (it disables others)
 
 
 @task(cache_policy=NO_CACHE)
-def notify_assessment(run: RunContext, assessment: Assessment, collection: Collection) -> int | None:
+def notify_assessment(
+    run: RunContext,
+    assessment: Assessment,
+    previous_band: str | None,
+    collection: Collection,
+    settings: NotificationSettings,
+) -> int | None:
     """Send the assessment's events; returns how many deliveries failed (None: none could be tried)."""
     try:
-        previous = load_history(run).bands
-        return _deliver(run, assessment_events(assessment, previous[-1] if previous else None, collection.outcomes))
+        return _deliver(run, assessment_events(assessment, previous_band, collection.outcomes), settings)
     except Exception:  # a notification never changes a run's outcome: logged, not raised
         log.exception("notifications of run %s failed; the run stands", run.run_id)
         return None
 
 
 @task(cache_policy=NO_CACHE)
-def notify_failure(run: RunContext, error: str) -> int | None:
+def notify_failure(run: RunContext, error: str, settings: NotificationSettings) -> int | None:
     """Send `assessment.failed`; returns how many deliveries failed (None: none could be tried)."""
     try:
-        return _deliver(run, [failure_event(run.run_id, error)])
+        return _deliver(run, [failure_event(run.run_id, error)], settings)
     except Exception:  # the run's own error is what the caller raises, not this one
         log.exception("notifications of run %s failed", run.run_id)
         return None
 
 
-def _deliver(run: RunContext, events: list[Event]) -> int:
-    deliveries = deliver(events, run.settings.notifications)
+def _deliver(run: RunContext, events: list[Event], settings: NotificationSettings) -> int:
+    deliveries = deliver(events, settings)
     record_deliveries(run, deliveries, datetime.now(UTC))
     return sum(not d.ok for d in deliveries)

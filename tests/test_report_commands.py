@@ -150,3 +150,15 @@ def test_glob_characters_in_the_data_dir_break_nothing(prefect_server, tmp_path)
     assert report.exit_code == 0, report.output
     refused = invoke("history", "--data-dir", str(tmp_path / "d?"))
     assert refused.exit_code == EXIT_CONFIG and "containing '?'" in refused.stderr
+
+
+def test_diagnose_reports_credentials_set_through_settings(tmp_path, monkeypatch):
+    for name in ("NEWSAPI_KEY", "X_BEARER_TOKEN", "JOSHUA_NEWSAPI_KEY", "JOSHUA_X_BEARER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "joshua.toml"
+    config.write_text('newsapi_key = "newsapi-secret-value"\nx_bearer_token = "x-secret-value"\n', encoding="utf-8")
+    monkeypatch.setenv("JOSHUA_CONFIG", str(config))
+    result = invoke("diagnose", "--data-dir", str(tmp_path / "data"))
+    credentials = next(line for line in result.stdout.splitlines() if "credentials:" in line)
+    assert "NEWSAPI_KEY set" in credentials and "X_BEARER_TOKEN set" in credentials
+    assert "secret-value" not in result.stdout
