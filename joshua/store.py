@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -204,22 +204,9 @@ def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Seq
         if articles_path.is_file()
         else pl.DataFrame(schema={"source_id": pl.String, "corroboration": pl.Int32})
     )
-    rows = source_rows(list(declared), list(outcomes), state, articles, run_id=run.run_id, now=run.started_at)
+    # Stamped with the commit time: the latest row of a source (the `sources` view) is the last committed.
+    rows = source_rows(list(declared), list(outcomes), state, articles, run_id=run.run_id, now=datetime.now(UTC))
     write_parquet_atomic(rows, table_path(run.paths.lake, "sources", run.run_id))
-
-
-def write_source_rows(run: RunContext, outcomes: Sequence[SourceOutcome]) -> None:
-    """The run's `sources` rows, on top of the latest committed state of each source."""
-    with connect_lake(run.lake_dir, only=frozenset({"sources"})) as con:
-        state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
-    articles_path = table_path(run.lake_dir, "articles", run.run_id)
-    articles = (
-        pl.read_parquet(articles_path, columns=["source_id", "corroboration"], glob=False)
-        if articles_path.is_file()
-        else pl.DataFrame(schema={"source_id": pl.String, "corroboration": pl.Int32})
-    )
-    rows = source_rows(run.declared, list(outcomes), state, articles, run_id=run.run_id, now=run.started_at)
-    write_parquet_atomic(rows, table_path(run.lake_dir, "sources", run.run_id))
 
 
 def abandon_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:

@@ -43,7 +43,7 @@ def test_an_ip_literal_host_is_checked_as_written():
 def test_a_redirect_to_loopback_is_refused_for_a_source_that_does_not_opt_in(server):
     server.route("/secret", reply(b"internal admin page"))
     result = collect(server, "ssrf", redirect(f"{server.base_url}/secret"), allow_private_network=False)
-    assert result.errors and "not a public address" in result.errors[0], result.errors
+    assert result.errors and "not a public address" in str(result.errors[0]), result.errors
     assert server.hits("/secret") == 0  # never requested
 
 
@@ -52,7 +52,7 @@ def test_a_host_name_resolving_to_loopback_is_refused_unless_the_source_opts_in(
     server.route("/by-name", reply(GOOD_FEED, content_type=RSS_TYPE))
     by_name = server.base_url.replace("127.0.0.1", "localhost") + "/by-name"
     refused = collect(server, "by-name", reply(GOOD_FEED, content_type=RSS_TYPE), url=by_name, allow_private_network=False)
-    assert refused.errors and "not a public address" in refused.errors[0]
+    assert refused.errors and "not a public address" in str(refused.errors[0])
     assert server.hits("/by-name") == 0
     allowed = collect(server, "by-name", reply(GOOD_FEED, content_type=RSS_TYPE), url=by_name)
     assert not allowed.errors and server.hits("/by-name") == 1
@@ -104,4 +104,4 @@ def test_credentials_follow_a_redirect_within_the_same_origin(server):
 
 def test_a_redirect_to_another_scheme_is_refused(server):
     result = collect(server, "scheme", redirect("file:///etc/passwd"))
-    assert result.errors == [f"scheme: refused redirect from {server.base_url}/scheme to file:/etc/passwd"]
+    assert [str(e) for e in result.errors] == [f"scheme: refused redirect from {server.base_url}/scheme to file:/etc/passwd"]

@@ -348,16 +348,16 @@ def test_the_notification_task_logs_a_failure_instead_of_raising(tmp_path, monke
     from tasks.notify import notify_assessment, notify_failure
 
     settings = load_settings(data_dir=tmp_path / "data")
-    run = open_run(AssessmentParams(), settings)
-    (run.lake_dir).mkdir(parents=True)
-    (run.lake_dir / "notifications").write_text("not a directory")
+    run, _ = open_run(AssessmentParams(), settings)
+    run.paths.lake.mkdir(parents=True)
+    (run.paths.lake / "notifications").write_text("not a directory")
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.ERROR)
     handler.emit = records.append  # whatever Prefect's logging setup did to propagation
     logging.getLogger("prefect.tasks.notify").addHandler(handler)
     try:
-        assert notify_assessment.fn(run, assessment(), Collection(outcomes=[])) is None
-        assert notify_failure.fn(run, "boom") is None
+        assert notify_assessment.fn(run, assessment(), None, Collection(outcomes=[]), settings.notifications) is None
+        assert notify_failure.fn(run, "boom", settings.notifications) is None
     finally:
         logging.getLogger("prefect.tasks.notify").removeHandler(handler)
     assert [r.getMessage().split(";")[0] for r in records] == [f"notifications of run {run.run_id} failed"] * 2

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from joshua.collect.snapshot import load_snapshot
@@ -61,6 +63,8 @@ def test_a_body_outside_the_snapshot_directory_is_refused(make_snapshot, tmp_pat
     body = {"absolute": str(secret), "parent": "../secret.txt", "symlink": "bodies/link"}[kind]
     if kind == "symlink":
         (directory / "bodies" / "link").symlink_to(secret)
-    manifest.write_text(manifest.read_text().replace('body = "bodies/bbc-world"', f"body = {body!r}".replace("'", '"')))
+    text, replaced = re.subn(r'(?m)^body = ".*"$', f'body = "{body}"', manifest.read_text())
+    assert replaced == 1
+    manifest.write_text(text)
     with pytest.raises(ConfigError, match="is outside the snapshot"):
         load_snapshot(directory)
