@@ -13,7 +13,17 @@ from pydantic import BaseModel
 from joshua.catalog import build_catalog, connect_lake
 from joshua.curate.reliability import source_rows
 from joshua.curate.stage import SOURCE_STATE_SQL
-from joshua.lake import commit_lock, conform, discard, has_files, publish, run_files, table_path, write_parquet_atomic
+from joshua.lake import (
+    commit_lock,
+    conform,
+    discard,
+    has_files,
+    publish,
+    run_files,
+    table_path,
+    unpublish,
+    write_parquet_atomic,
+)
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
@@ -210,8 +220,10 @@ def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Seq
 
 
 def abandon_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:
-    """Drop a failed run's staged files and commit its `sources` and `runs` rows with status `failed`."""
+    """Drop a failed run's staged and published files, then commit its `sources` and `runs` rows with
+    status `failed`."""
     discard(run.paths.staging)
+    unpublish(run.paths.lake, run.run_id)
     commit_run(run, record, declared)
 
 
