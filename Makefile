@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: assess stop test bench eval install clean
+.PHONY: assess stop test bench eval install lock clean
 
 # The first `make assess` starts Prefect's server in the background (API and UI on
 # http://127.0.0.1:4200, or another free port) and leaves it running so later runs skip its
@@ -35,11 +35,17 @@ eval: $(STAMP)  ## relevance and category tags against the labelled sets in test
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Dependencies come from the hash-pinned lock only; the project itself is installed without them.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock:  ## re-pin requirements.lock (with hashes) after changing the dependencies in pyproject.toml
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:  ## remove runtime output (lake, reports, cache, catalog); keeps .venv
 	rm -rf data/lake data/staging data/cache data/reports data/joshua.duckdb

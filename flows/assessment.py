@@ -75,11 +75,11 @@ def assess(
             "report", report_assessment, run, assessment, stored, collection, timer.stages, settings.risk,
             settings.reports_url,
         )
-        commit_assessment_run(run, setup.name, inputs.data_label, timer.stages, collection, analysis)
+        commit_assessment_run(run, setup.name, inputs.data_label, timer.stages, collection, analysis, inputs.declared)
         publish_stage_table(run, timer.stages)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        fail_assessment_run(run, setup.name, inputs.data_label, timer.stages, collection, error)
+        fail_assessment_run(run, setup.name, inputs.data_label, timer.stages, collection, error, inputs.declared)
         notify_failure(run, error, settings.notifications)
         raise
     previous_band = history.bands[-1] if history.bands else None

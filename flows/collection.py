@@ -65,9 +65,11 @@ def collect_and_curate(
             settings.collect.max_text_chars,
         )
         timer.run("store", publish_collection, run)
-        commit_assessment_run(run, inputs.analyzer.name, inputs.data_label, timer.stages, collection)
+        commit_assessment_run(run, inputs.analyzer.name, inputs.data_label, timer.stages, collection, None, inputs.declared)
     except Exception as exc:
-        fail_assessment_run(run, inputs.analyzer.name, inputs.data_label, timer.stages, collection, f"{type(exc).__name__}: {exc}")
+        fail_assessment_run(
+            run, inputs.analyzer.name, inputs.data_label, timer.stages, collection, f"{type(exc).__name__}: {exc}", inputs.declared
+        )
         raise
     finally:
         publish_collection_table(run, collection, timer.stages)

@@ -6,6 +6,8 @@ name and renamed into place, so a reader that has it open keeps a consistent cop
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import os
 import uuid
 from pathlib import Path
@@ -59,15 +61,15 @@ def _relation(lake: Path, table: str) -> str:
     """The SQL relation that reads a table's Parquet files."""
     if not has_files(lake, table):
         return _empty_relation(table)
-    glob = table_glob(lake, table).replace("'", "''")
-    return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+    pattern = table_glob(lake, table).replace("'", "''")
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
 
 def history_sql() -> str:
     """history.sql with the reference files' paths filled in as SQL string literals' contents."""
     sql = HISTORY_SQL
     for placeholder, path in REFERENCE_FILES.items():
-        sql = sql.replace(placeholder, str(path).replace("'", "''"))
+        sql = sql.replace(placeholder, glob.escape(str(path)).replace("'", "''"))  # DuckDB globs every path
     return sql
 
 
@@ -94,14 +96,21 @@ def connect_lake(lake: Path, only: frozenset[str] | None = None) -> duckdb.DuckD
 
 
 def build_catalog(lake: Path, catalog: Path) -> Path:
-    """Write the catalog file of views and swap it into place atomically."""
+    """Write the catalog file of views and swap it into place atomically.
+
+    Builds take turns (an exclusive lock on a file beside the catalog): the views a build creates
+    depend on the files it finds, so a `db rebuild` that looked at an empty lake must not land after
+    a run's refresh that saw the run's files. Whoever swaps last looked at the lake last.
+    """
     catalog.parent.mkdir(parents=True, exist_ok=True)
     temporary = catalog.with_name(f".{catalog.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with duckdb.connect(str(temporary), config={"storage_compatibility_version": CATALOG_STORAGE_VERSION}) as con:
-            create_views(con, lake)
-        os.replace(temporary, catalog)
-    finally:
-        temporary.unlink(missing_ok=True)
-        Path(f"{temporary}.wal").unlink(missing_ok=True)
+    with open(catalog.with_name(f".{catalog.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when the process dies
+        try:
+            with duckdb.connect(str(temporary), config={"storage_compatibility_version": CATALOG_STORAGE_VERSION}) as con:
+                create_views(con, lake)
+            os.replace(temporary, catalog)
+        finally:
+            temporary.unlink(missing_ok=True)
+            Path(f"{temporary}.wal").unlink(missing_ok=True)
     return catalog

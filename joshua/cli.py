@@ -110,9 +110,16 @@ class Confidence(StrEnum):
     c99 = "99"
 
 
+# Prefect's telemetry off, as the Makefile does, for `joshua` run on its own: its temporary server
+# would otherwise try to send a heartbeat and print the failure on stderr. An explicit value wins.
+PREFECT_ANALYTICS_OFF = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
 @app.callback()
 def main() -> None:
     """JOSHUA: an open nuclear-risk monitor. How close are we, and why?"""
+    for name, value in PREFECT_ANALYTICS_OFF.items():
+        os.environ.setdefault(name, value)
 
 
 @app.command()

@@ -14,6 +14,8 @@ of every run, files in the lake with `joshua db sweep` or the weekly maintenance
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import os
 import re
 import shutil
@@ -27,7 +29,7 @@ import polars as pl
 from joshua.errors import ConfigError, SchemaViolation
 from schemas.tables import TABLES
 
-RUN_ID_PATTERN = re.compile(r"^(\d{8})T(\d{6})Z-[0-9a-f]{6}$")
+RUN_ID_PATTERN = re.compile(r"(\d{8})T(\d{6})Z-[0-9a-f]{6}")  # used with fullmatch: `$` lets "\n" through
 # Older than any run can be: flows time out after 10 minutes. Files of a run with no `runs` row
 # that are older than this belong to a run that died.
 STALE_AFTER = timedelta(hours=1)
@@ -40,7 +42,7 @@ def new_run_id(started_at: datetime) -> str:
 
 def run_date(run_id: str) -> str:
     """The partition date (YYYY-MM-DD) of a run, read from its id so reruns land in place."""
-    match = RUN_ID_PATTERN.match(run_id)
+    match = RUN_ID_PATTERN.fullmatch(run_id)
     if match is None:
         raise ConfigError(f"run id {run_id!r} is not of the form YYYYMMDDTHHMMSSZ-xxxxxx (6 hex digits)")
     day = match.group(1)
@@ -95,6 +97,15 @@ def publish(staging: Path, lake: Path, run_id: str) -> list[Path]:
         published.append(target)
     discard(staging)
     return published
+
+
+@contextlib.contextmanager
+def commit_lock(lake: Path) -> Iterator[None]:
+    """Hold the lake's commit turn (an exclusive lock on `lake/.commit.lock`, freed if the process dies)."""
+    lake.mkdir(parents=True, exist_ok=True)
+    with open(lake / ".commit.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def discard(staging: Path) -> None:
@@ -167,8 +178,8 @@ def sweep_uncommitted(lake: Path, now: datetime, stale_after: timedelta = STALE_
 
 
 def table_glob(lake: Path, table: str) -> str:
-    """The glob that matches every file of a table."""
-    return str(lake / table / "**" / "*.parquet")
+    """The glob that matches every file of a table (the directory's own `[`, `*`, `?` escaped)."""
+    return f"{glob.escape(str(lake / table))}/**/*.parquet"
 
 
 def has_files(lake: Path, table: str) -> bool:

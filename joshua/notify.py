@@ -1,7 +1,9 @@
 """Notifications: events of a run sent to a signed webhook, a Slack-compatible webhook and email.
 
 Delivery is best effort: each event and channel gets a few attempts with backoff, every outcome
-is recorded, and nothing here ever fails a run.
+is recorded, and nothing here ever fails a run. Event text comes from sources and models, so it is
+escaped for each channel (Slack's `&<>`, one-line email headers); webhook URLs are secrets and
+appear in recorded errors as scheme://host only; SMTP STARTTLS verifies the server's certificate.
 """
 
 from __future__ import annotations
@@ -9,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import smtplib
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -81,17 +87,63 @@ def failure_event(run_id: str, error: str) -> Event:
     return event("assessment.failed", {"run_id": run_id, "message": error})
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The X-Webhook-Signature value: HMAC-SHA256 of the body, hex."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, event_id: str, body: bytes) -> str:
+    """The X-Webhook-Signature value: HMAC-SHA256, hex, of `timestamp.id.body`.
+
+    Signing the timestamp and id with the body lets a receiver refuse replays (an old timestamp, an
+    id already seen); an empty secret would sign nothing and is refused.
+    """
+    if not secret:
+        raise ValueError("refusing to sign a webhook with an empty secret")
+    signed = f"{timestamp}.{event_id}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def slack_escape(text: str) -> str:
+    """Text for a Slack message: `&`, `<` and `>` escaped, so no <!channel> or <url|label> from a source."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def header_value(text: str) -> str:
+    """Text for an email header: control characters (CR and LF included) become spaces."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+
+
+def redacted(url: str) -> str:
+    """A URL reduced to scheme://host, for anything recorded or logged."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}"
 
 
 Sender = Callable[[Event], None]
 
 
-def webhook_sender(settings: NotificationSettings, client: httpx.Client) -> Sender:
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+class DeliveryFailed(Exception):
+    """A channel refused or could not take a delivery; the message is safe to record."""
 
+
+def _post(client: httpx.Client, url: str, **kwargs: Any) -> None:
+    """POST to a webhook; a failure names the URL by scheme and host only (the rest is a secret)."""
+    try:
+        client.post(url, **kwargs).raise_for_status()
+    except httpx.HTTPStatusError as exc:
+        raise DeliveryFailed(f"HTTP {exc.response.status_code} from {redacted(url)}") from None
+    except httpx.TransportError as exc:  # the connection's own words ("Connection refused"), scrubbed
+        raise DeliveryFailed(f"{type(exc).__name__} from {redacted(url)}: {_scrubbed(str(exc), url)}") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise DeliveryFailed(f"{type(exc).__name__} from {redacted(url)}") from None
+
+
+def _scrubbed(text: str, url: str) -> str:
+    """An error text without the URL, its path or its query."""
+    parts = urlsplit(url)
+    for secret in (url, parts.path, parts.query):
+        if len(secret) > 1:
+            text = text.replace(secret, "…")
+    return text
+
+
+def webhook_sender(url: str, secret: str, client: httpx.Client) -> Sender:
     def send(e: Event) -> None:
         body = e.body()
         headers = {
@@ -99,30 +151,33 @@ def webhook_sender(settings: NotificationSettings, client: httpx.Client) -> Send
             "X-Webhook-Event": e.name,
             "X-Webhook-ID": e.id,
             "X-Webhook-Timestamp": e.timestamp,
-            "X-Webhook-Signature": signature(secret, body),
+            "X-Webhook-Signature": signature(secret, e.timestamp, e.id, body),
         }
-        client.post(settings.webhook_url, content=body, headers=headers).raise_for_status()
+        _post(client, url, content=body, headers=headers)
 
     return send
 
 
-def slack_sender(settings: NotificationSettings, client: httpx.Client) -> Sender:
+def slack_sender(url: str, client: httpx.Client) -> Sender:
     def send(e: Event) -> None:
-        client.post(settings.slack_webhook_url, json={"text": e.summary(), "username": "JOSHUA"}).raise_for_status()
+        _post(client, url, json={"text": slack_escape(e.summary()), "username": "JOSHUA"})
 
     return send
 
 
 def email_sender(settings: NotificationSettings) -> Sender:
+    # Verified certificates and host names; a private CA can be named in smtp_ca_file.
+    tls = ssl.create_default_context(cafile=settings.smtp_ca_file)
+
     def send(e: Event) -> None:
         message = EmailMessage()
-        message["Subject"] = e.summary()[:150]
-        message["From"] = settings.email_from
-        message["To"] = ", ".join(settings.email_to)
+        message["Subject"] = header_value(e.summary())[:150]
+        message["From"] = header_value(settings.email_from)
+        message["To"] = ", ".join(header_value(address) for address in settings.email_to)
         message.set_content(json.dumps(json.loads(e.body()), indent=2))
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.timeout_s) as smtp:
             if settings.smtp_starttls:
-                smtp.starttls()
+                smtp.starttls(context=tls)
             if settings.smtp_user and settings.smtp_password:
                 smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
             smtp.send_message(message)
@@ -149,10 +204,12 @@ def deliver(events: Sequence[Event], settings: NotificationSettings, sleep: Call
         return []
     with httpx.Client(timeout=settings.timeout_s, headers={"User-Agent": "JOSHUA notifications"}) as client:
         channels: dict[str, Sender] = {}
-        if settings.webhook_url:
-            channels["webhook"] = webhook_sender(settings, client)
+        if settings.webhook_url and settings.webhook_secret:  # settings refuse a webhook without a secret
+            channels["webhook"] = webhook_sender(
+                settings.webhook_url.get_secret_value(), settings.webhook_secret.get_secret_value(), client
+            )
         if settings.slack_webhook_url:
-            channels["slack"] = slack_sender(settings, client)
+            channels["slack"] = slack_sender(settings.slack_webhook_url.get_secret_value(), client)
         if settings.smtp_host and settings.email_to:
             channels["email"] = email_sender(settings)
         return [_attempt(e, name, send, settings.attempts, sleep) for e in wanted for name, send in channels.items()]
@@ -164,8 +221,8 @@ def _attempt(e: Event, channel: str, send: Sender, attempts: int, sleep: Callabl
         try:
             send(e)
             return Delivery(e.name, e.id, channel, True, attempt, None)
-        except (httpx.HTTPError, smtplib.SMTPException, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except (DeliveryFailed, smtplib.SMTPException, OSError, ValueError) as exc:
+            error = str(exc) if isinstance(exc, DeliveryFailed) else f"{type(exc).__name__}: {exc}"
             if attempt < attempts:
                 sleep(BACKOFF_S[min(attempt - 1, len(BACKOFF_S) - 1)])
     return Delivery(e.name, e.id, channel, False, attempts, error)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -107,12 +107,14 @@ NOTIFICATION_EVENTS = (
 class NotificationSettings(BaseModel):
     """Where events go: a signed generic webhook, a Slack-compatible webhook, SMTP email."""
 
-    webhook_url: str | None = None
+    # Webhook URLs carry their own secrets (Slack's path, `?token=`): kept as secrets, shown as scheme://host.
+    webhook_url: SecretStr | None = None
     webhook_secret: SecretStr | None = None
-    slack_webhook_url: str | None = None
+    slack_webhook_url: SecretStr | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_starttls: bool = True
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to verify the SMTP server with (default: the system's)")
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     email_from: str = "joshua@localhost"
@@ -120,6 +122,12 @@ class NotificationSettings(BaseModel):
     events: list[str] = Field(default_factory=lambda: list(NOTIFICATION_EVENTS))
     attempts: int = Field(default=3, ge=1, le=10, description="delivery attempts per event and channel")
     timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _webhook_is_signed(self) -> NotificationSettings:
+        if self.webhook_url and not (self.webhook_secret and self.webhook_secret.get_secret_value()):
+            raise ValueError("webhook_url needs a non-empty webhook_secret to sign deliveries with")
+        return self
 
 
 class SecretBlocks(BaseModel):
@@ -243,6 +251,13 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = NotificationSettings()
     risk: RiskSettings = RiskSettings()
     secret_blocks: SecretBlocks = SecretBlocks()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _duckdb_can_open(cls, path: Path) -> Path:
+        if "?" in str(path):  # DuckDB takes `?` in a database path for the start of URI parameters
+            raise ValueError(f"{path}: DuckDB cannot keep its catalog under a path containing '?'")
+        return path
 
     @classmethod
     def settings_customise_sources(

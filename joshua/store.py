@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 from pydantic import BaseModel
 
 from joshua.catalog import build_catalog, connect_lake
-from joshua.lake import conform, discard, has_files, publish, run_files, table_path, unpublish, write_parquet_atomic
+from joshua.curate.reliability import source_rows
+from joshua.curate.stage import SOURCE_STATE_SQL
+from joshua.lake import (
+    commit_lock,
+    conform,
+    discard,
+    has_files,
+    publish,
+    run_files,
+    table_path,
+    unpublish,
+    write_parquet_atomic,
+)
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
-from schemas.records import Analysis, Assessment, SourceOutcome, StageCounts, StageMetrics
+from schemas.records import Analysis, Assessment, Source, SourceOutcome, StageCounts, StageMetrics
 from schemas.tables import STAGES, TABLES
 
 HISTORY_TABLES = frozenset({"assessments", "risk_factors"})
@@ -176,17 +188,43 @@ def run_record(
     return pl.DataFrame([row], schema=TABLES["runs"])
 
 
-def commit_run(run: RunContext, record: pl.DataFrame) -> None:
-    """Write the `runs` row (the commit point readers wait for), then refresh the catalog."""
-    write_parquet_atomic(record, table_path(run.paths.lake, "runs", run.run_id))
+def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:
+    """Write the run's `sources` rows (one per `declared` source) and its `runs` row (the commit
+    point readers wait for), then refresh the catalog.
+
+    Commits take turns, and each recomputes the sources' running totals from the latest committed
+    state: two runs that curated at once each read the same state, and without this the later
+    commit would overwrite the other's counts (a lost update in dynamic reliability). A failed run
+    writes its rows too, so a full outage counts against its sources.
+    """
+    with commit_lock(run.paths.lake):
+        if declared:
+            write_source_rows(run, declared, [SourceOutcome(**outcome) for outcome in record["sources"][0]])
+        write_parquet_atomic(record, table_path(run.paths.lake, "runs", run.run_id))
     build_catalog(run.paths.lake, run.paths.catalog)
 
 
-def abandon_run(run: RunContext, record: pl.DataFrame) -> None:
-    """Drop a failed run's staged and published files, then commit its `runs` row with status `failed`."""
+def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Sequence[SourceOutcome]) -> None:
+    """The run's `sources` rows, on top of the latest committed state of each source."""
+    with connect_lake(run.paths.lake, only=frozenset({"sources"})) as con:
+        state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
+    articles_path = table_path(run.paths.lake, "articles", run.run_id)
+    articles = (
+        pl.read_parquet(articles_path, columns=["source_id", "corroboration"], glob=False)
+        if articles_path.is_file()
+        else pl.DataFrame(schema={"source_id": pl.String, "corroboration": pl.Int32})
+    )
+    # Stamped with the commit time: the latest row of a source (the `sources` view) is the last committed.
+    rows = source_rows(list(declared), list(outcomes), state, articles, run_id=run.run_id, now=datetime.now(UTC))
+    write_parquet_atomic(rows, table_path(run.paths.lake, "sources", run.run_id))
+
+
+def abandon_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:
+    """Drop a failed run's staged and published files, then commit its `sources` and `runs` rows with
+    status `failed`."""
     discard(run.paths.staging)
     unpublish(run.paths.lake, run.run_id)
-    commit_run(run, record)
+    commit_run(run, record, declared)
 
 
 def record_deliveries(run: RunContext, deliveries: Sequence[Delivery], sent_at: datetime) -> None:

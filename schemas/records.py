@@ -90,6 +90,9 @@ class Source(BaseModel):
     language: str | None = Field(
         default=None, pattern=r"^[a-z]{2}$", description="ISO 639-1 code of its items when the service does not say"
     )
+    allow_private_network: bool = Field(
+        default=False, description="may reach loopback and private addresses by name or redirect (local mirrors, tests)"
+    )
 
 
 class RawItem(BaseModel):

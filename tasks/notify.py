@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_logger
 
 from joshua.collect.collector import Collection
 from joshua.notify import Event, assessment_events, deliver, failure_event
@@ -13,6 +14,8 @@ from joshua.settings import NotificationSettings
 from joshua.store import record_deliveries
 from schemas.records import Assessment
 
+log = get_logger(__name__)  # Prefect's logging setup keeps its own loggers (it disables others)
+
 
 @task(task_run_name="notify-{run.run_id}", cache_policy=NO_CACHE)
 def notify_assessment(
@@ -21,21 +24,25 @@ def notify_assessment(
     previous_band: str | None,
     collection: Collection,
     settings: NotificationSettings,
-) -> int:
-    """Send the assessment's events to the configured channels; returns how many deliveries failed."""
+) -> int | None:
+    """Send the assessment's events; returns how many deliveries failed (None: none could be tried)."""
     return send(run, assessment_events(assessment, previous_band, collection.outcomes), settings)
 
 
 @task(task_run_name="notify-failure-{run.run_id}", cache_policy=NO_CACHE)
-def notify_failure(run: RunContext, error: str, settings: NotificationSettings) -> int:
-    """Send `assessment.failed`; returns how many deliveries failed."""
+def notify_failure(run: RunContext, error: str, settings: NotificationSettings) -> int | None:
+    """Send `assessment.failed`; returns how many deliveries failed (None: none could be tried)."""
     return send(run, [failure_event(run.run_id, error)], settings)
 
 
-def send(run: RunContext, events: list[Event], settings: NotificationSettings) -> int:
-    """Deliver, record and log the events; returns how many deliveries failed."""
-    deliveries = deliver(events, settings)
-    record_deliveries(run, deliveries, datetime.now(UTC))
+def send(run: RunContext, events: list[Event], settings: NotificationSettings) -> int | None:
+    """Deliver, record and log the events; returns how many deliveries failed (None: none could be tried)."""
+    try:
+        deliveries = deliver(events, settings)
+        record_deliveries(run, deliveries, datetime.now(UTC))
+    except Exception:  # a notification never changes a run's outcome: logged, not raised
+        log.exception("notifications of run %s failed; the run stands", run.run_id)
+        return None
     for level, line in delivery_lines(deliveries):
         get_run_logger().log(level, line)
     return sum(not d.ok for d in deliveries)

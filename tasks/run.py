@@ -13,7 +13,7 @@ from joshua.risk.assess import History
 from joshua.run import FLOW_NAME, RunContext, RunInputs, open_run, run_tags
 from joshua.settings import Settings, load_settings
 from joshua.store import abandon_run, commit_run, load_history, run_record
-from schemas.records import Analysis, AssessmentParams, StageMetrics
+from schemas.records import Analysis, AssessmentParams, Source, StageMetrics
 
 
 def read_secret_block(name: str) -> str:
@@ -64,6 +64,7 @@ def commit_assessment_run(
     stages: list[StageMetrics],
     collection: Collection,
     analysis: Analysis | None = None,
+    declared: list[Source] | None = None,
 ) -> None:
     """Commit the completed run: its `runs` row makes its rows visible, then the catalog refreshes."""
     record = run_record(
@@ -77,12 +78,18 @@ def commit_assessment_run(
         errors=[o.error for o in collection.outcomes if o.error and o.status == "failed"],
         analysis=analysis,
     )
-    commit_run(run, record)
+    commit_run(run, record, declared or ())
 
 
 @task(task_run_name="fail-{run.run_id}", cache_policy=NO_CACHE)
 def fail_assessment_run(
-    run: RunContext, analyzer: str, data_label: str, stages: list[StageMetrics], collection: Collection, error: str
+    run: RunContext,
+    analyzer: str,
+    data_label: str,
+    stages: list[StageMetrics],
+    collection: Collection,
+    error: str,
+    declared: list[Source] | None = None,
 ) -> None:
     """Record a failed run and drop everything it staged: nothing partial reaches the lake."""
     failures = [o.error for o in collection.outcomes if o.error and o.status == "failed"]
@@ -96,4 +103,4 @@ def fail_assessment_run(
         outcomes=collection.everything,
         errors=[*failures, error],
     )
-    abandon_run(run, record)
+    abandon_run(run, record, declared or ())

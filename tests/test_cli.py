@@ -132,6 +132,41 @@ def test_simulate_rejects_bad_scenarios(tmp_path, scenario, message):
     assert message in one_line_error(result)
 
 
+@pytest.mark.usefixtures("prefect_server")
+def test_untrusted_text_is_printed_with_markup_off(data_dir, tmp_path):
+    """A failing source's error quotes its body, and a snapshot names itself: `[/]` in either used to crash."""
+    import shutil
+
+    from tests.conftest import SAMPLE
+
+    snapshot = tmp_path / "hostile-sample"
+    shutil.copytree(SAMPLE, snapshot)
+    for body in (snapshot / "bodies").glob("gdelt-artlist-*.json"):
+        body.write_bytes(b"x [/] y [bold red]z")
+    manifest = snapshot / "snapshot.toml"
+    manifest.write_text(manifest.read_text().replace('name = "sample"', 'name = "sample [/] [red]copy"', 1))
+    result = invoke("assess", "--snapshot", str(snapshot), "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "x [/] y [bold red]z" in result.stdout and "snapshot 'sample [/] [red]copy'" in result.stdout
+
+
+
+def test_the_cli_itself_switches_prefect_analytics_off(tmp_path, monkeypatch):
+    """The Makefile exports the analytics-off defaults; `joshua` run on its own sets them too (else the
+    first `joshua assess` printed the failed telemetry heartbeat of Prefect's temporary server on stderr)."""
+    import os
+
+    for name in ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
+        monkeypatch.setenv(name, "unset")  # so that the test's end restores whatever was there
+        monkeypatch.delenv(name)
+    result = invoke("db", "rebuild", "--data-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false" and os.environ["DO_NOT_TRACK"] == "1"
+    monkeypatch.setenv("DO_NOT_TRACK", "0")  # an explicit choice wins
+    invoke("db", "rebuild", "--data-dir", str(tmp_path))
+    assert os.environ["DO_NOT_TRACK"] == "0"
+
 def test_db_sweep_removes_the_files_of_runs_that_never_committed(tmp_path):
     import os
 

@@ -203,8 +203,9 @@ def test_too_few_sources_fail_the_run_and_leave_nothing_partial(data_dir, make_s
     with pytest.raises(InsufficientData, match="only 1 of 3 sources succeeded, 3 needed"):
         assess(data_dir=str(data_dir), snapshot=str(snapshot))
     lake = data_dir / "lake"
-    assert sorted(p.parts[len(lake.parts)] for p in lake.rglob("*.parquet")) == ["runs"]
-    runs = pl.read_parquet(next(lake.rglob("*.parquet")))
+    # The failed run's `runs` row, and its `sources` rows (a whole-run failure counts against its sources).
+    assert sorted(p.parts[len(lake.parts)] for p in lake.rglob("*.parquet")) == ["runs", "sources"]
+    runs = pl.read_parquet(next((lake / "runs").rglob("*.parquet")))
     assert runs["status"].to_list() == ["failed"] and "InsufficientData" in runs["errors"][0][-1]
     assert not (data_dir / "staging").exists() or not any((data_dir / "staging").iterdir())
 

@@ -3,11 +3,15 @@
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
+from joshua.catalog import build_catalog
 from joshua.errors import ConfigError, SchemaViolation
 from joshua.lake import conform, new_run_id, publish, run_date, table_path, write_parquet_atomic
+from tests.lake_factory import full
+
 from tests.lake_factory import full
 
 RUN = "20261127T060000Z-abcdef"
@@ -56,6 +60,46 @@ def test_conform_names_the_missing_columns_as_a_schema_violation():
         conform(pl.DataFrame({"run_id": ["r"]}), "alerts")
     assert caught.value.table == "alerts" and "assessment_id" in caught.value.failures[0]
 
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "x", " "])
+def test_a_run_id_with_anything_after_it_is_refused(suffix):
+    from joshua.lake import run_date
+
+    assert run_date("20261127T060000Z-abcdef") == "2026-11-27"
+    with pytest.raises(ConfigError, match="is not of the form"):
+        run_date("20261127T060000Z-abcdef" + suffix)
+
+
+def test_a_rebuild_that_saw_an_empty_lake_never_lands_after_a_runs_refresh(tmp_path, monkeypatch):
+    """Forced interleaving: a rebuild inspects the empty lake and stalls; a run commits and refreshes
+    the catalog meanwhile; the stalled rebuild must not then replace the run's catalog with empty views."""
+    import threading
+
+    import joshua.catalog as catalog_module
+
+    lake, catalog = tmp_path / "lake", tmp_path / "joshua.duckdb"
+    inspected, resume = threading.Event(), threading.Event()
+    real_create_views = catalog_module.create_views
+
+    def create_views_then_stall(con, lake_dir, only=None):
+        real_create_views(con, lake_dir, only)
+        if threading.current_thread().name == "rebuild":
+            inspected.set()
+            resume.wait(timeout=10)
+
+    monkeypatch.setattr(catalog_module, "create_views", create_views_then_stall)
+    rebuild = threading.Thread(target=build_catalog, args=(lake, catalog), name="rebuild")
+    rebuild.start()
+    assert inspected.wait(timeout=10)
+    write_parquet_atomic(full("runs", [{"run_id": RUN, "status": "completed"}]), table_path(lake, "runs", RUN))
+    refresh = threading.Thread(target=build_catalog, args=(lake, catalog), name="refresh")  # the run's own
+    refresh.start()
+    refresh.join(timeout=1)  # it waits for the rebuild's turn (before the fix it finished here)
+    resume.set()
+    rebuild.join(timeout=30)
+    refresh.join(timeout=30)
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        assert con.execute("SELECT run_id FROM runs").fetchall() == [(RUN,)]
 
 def _age(path: Path, seconds: float) -> None:
     import os

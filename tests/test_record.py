@@ -6,7 +6,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from joshua.cli import app
+from joshua.cli import EXIT_FAILED, app
 from joshua.collect.collector import collect_sample_items
 from joshua.collect.record import record_snapshot
 from joshua.collect.snapshot import load_snapshot
@@ -113,3 +113,20 @@ def test_bundled_sources_build_their_requests_without_credentials_in_urls():
             assert "SECRET-CREDENTIAL" not in request.url
             if source.credential:
                 assert any("SECRET-CREDENTIAL" in value for value in request.headers.values())
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "{tmp}/absolute", "a/b", "..", ".hidden", "x\n"])
+def test_a_snapshot_name_is_one_plain_segment_under_the_data_dir(live_sources, tmp_path, name):
+    settings = load_settings(data_dir=tmp_path / "data")
+    with pytest.raises(ConfigError, match="must be a plain name"):
+        record_snapshot(name.format(tmp=tmp_path), settings)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sources.toml"]  # no data/, escaped/ or absolute/
+    assert live_sources.requests == []  # refused before any request
+
+
+def test_nothing_is_created_when_no_source_answers(live_sources, tmp_path):
+    live_sources.stop()  # every request is refused
+    result = CliRunner().invoke(app, ["snapshot", "record", "empty", "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == EXIT_FAILED
+    assert "no source answered: nothing recorded" in result.stderr
+    assert not (tmp_path / "data" / "snapshots" / "empty").exists()

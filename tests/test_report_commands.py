@@ -150,6 +150,22 @@ def test_diagnose_reads_the_api_url_of_the_active_prefect_profile(tmp_path):
     assert "http://127.0.0.1:9/api (from Prefect profile 'remote') is not reachable" in done.stdout, done.stdout
 
 
+def test_glob_characters_in_the_data_dir_break_nothing(prefect_server, tmp_path):
+    """DuckDB and Polars read paths as globs: `[1]` and `*` in the data dir must be taken literally
+    (`?` is refused: DuckDB reads it in a database path as the start of URI parameters)."""
+    data_dir = tmp_path / "d[1]*"
+    first = assess(data_dir=str(data_dir))
+    second = assess(data_dir=str(data_dir))
+    assert first.status == second.status == "completed" and second.assessment is not None
+    history = invoke("history", "--data-dir", str(data_dir), "--format", "json")
+    assert history.exit_code == 0, history.output
+    assert len(json.loads(history.stdout)["assessments"]) == 2
+    report = invoke("report", "--data-dir", str(data_dir), "--format", "md")
+    assert report.exit_code == 0, report.output
+    refused = invoke("history", "--data-dir", str(tmp_path / "d?"))
+    assert refused.exit_code == EXIT_CONFIG and "containing '?'" in refused.stderr
+
+
 def test_diagnose_reports_credentials_set_through_settings(tmp_path, monkeypatch):
     for name in ("NEWSAPI_KEY", "X_BEARER_TOKEN", "JOSHUA_NEWSAPI_KEY", "JOSHUA_X_BEARER_TOKEN"):
         monkeypatch.delenv(name, raising=False)

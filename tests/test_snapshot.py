@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from joshua.collect.snapshot import load_snapshot
@@ -49,3 +51,20 @@ def test_invalid_entry(tmp_path):
     )
     with pytest.raises(ConfigError, match="is invalid"):
         load_snapshot(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["absolute", "parent", "symlink"])
+def test_a_body_outside_the_snapshot_directory_is_refused(make_snapshot, tmp_path, kind):
+    """A manifest cannot make a replay read (and quote in errors and reports) any local file."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:not for reports")
+    directory = make_snapshot({"bbc-world": {"body": b"x"}})
+    manifest = directory / "snapshot.toml"
+    body = {"absolute": str(secret), "parent": "../secret.txt", "symlink": "bodies/link"}[kind]
+    if kind == "symlink":
+        (directory / "bodies" / "link").symlink_to(secret)
+    text, replaced = re.subn(r'(?m)^body = ".*"$', f'body = "{body}"', manifest.read_text())
+    assert replaced == 1
+    manifest.write_text(text)
+    with pytest.raises(ConfigError, match="is outside the snapshot"):
+        load_snapshot(directory)

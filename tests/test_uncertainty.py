@@ -24,7 +24,8 @@ def test_same_seed_same_draws_and_other_seed_other_draws():
     first, again = score_uncertainty(rs, base, 2000, seed=7), score_uncertainty(rs, base, 2000, seed=7)
     assert np.array_equal(first.draws, again.draws)
     assert not np.array_equal(first.draws, score_uncertainty(rs, base, 2000, seed=8).draws)
-    assert seed_for("run-a") == seed_for("run-a") != seed_for("run-b")
+    assert seed_for(rs, "{}") == seed_for(list(rs), "{}") != seed_for(rs, '{"mc_iterations": 100}')
+    assert seed_for(rs, "{}") != seed_for(ratings([0.3, 0.5, 0.7, 0.6, 0.2, 0.9, 0.4, 0.6]), "{}")
 
 
 def test_distribution_is_centred_and_narrows_with_confidence():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -97,8 +98,8 @@ def _trim(text: str, limit: int) -> str:
 
 
 def _neutralise(text: str) -> str:
-    """Article text cannot open or close the evidence block it sits in."""
-    return text.replace("<", "‹").replace(">", "›")
+    """Article text cannot open or close the evidence block it sits in, nor start a line of its own."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text).replace("<", "‹").replace(">", "›")
 
 
 def render_item(item: EvidenceItem) -> str:

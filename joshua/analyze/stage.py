@@ -73,7 +73,7 @@ def analyze_run(
 
     `claude` is what a Claude analysis needs (key, spend so far, cache); None means the heuristic.
     """
-    articles = pl.read_parquet(articles_path).filter(pl.col("evidence"))
+    articles = pl.read_parquet(articles_path, glob=False).filter(pl.col("evidence"))
     reference = load_reference(as_of.date())
     heuristic = analyze_heuristic(articles, settings.reference_volume, settings.evidence_per_factor, reference)
     if setup.name != "claude" or claude is None:

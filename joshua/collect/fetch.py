@@ -5,6 +5,9 @@ One httpx client per run, wrapped in a `Fetcher` that adds what a polite, cheap 
 - retries with exponential backoff and 0-1 s jitter on 429, 5xx and transport errors, honouring
   `Retry-After` (DESIGN decision 10: retries live here, not also in Prefect task retries);
 - a body cap enforced while streaming, on decompressed bytes, so a gzip bomb stops early;
+- redirects followed here, not by httpx, so a redirect's body is never read (httpx would read it
+  whole, past the cap), a source's credentials never leave its own origin, and every hop of a live
+  fetch must reach a public address unless the source opts in (joshua/collect/addresses.py);
 - conditional GETs: ETag / Last-Modified kept per URL in the HTTP cache, a 304 reuses the cached
   body, and a body younger than the source's TTL is reused without asking at all.
 """
@@ -27,6 +30,7 @@ from typing import Literal
 
 import httpx
 
+from joshua.collect.addresses import PRIVATE_OK, ForbiddenAddress, PublicOnlyTransport, is_ip_literal
 from joshua.collect.snapshot import RECORDED_AT, NotRecorded
 from joshua.errors import FetchError
 from joshua.settings import CollectSettings
@@ -244,14 +248,14 @@ class Fetcher:
         cached = self.cache.get(request.url) if self.cache else None
         if cached and time.time() - cached[1] < source.cache_ttl_s:
             return replace(cached[0], cache="fresh")
-        headers = dict(request.headers)
+        headers: dict[str, str] = {}
         if cached:
             validators = cached[0].headers
             if "etag" in validators:
                 headers["If-None-Match"] = validators["etag"]
             if "last-modified" in validators:
                 headers["If-Modified-Since"] = validators["last-modified"]
-        fetched = self._get_with_retries(source, request.url, headers)
+        fetched = self._get_with_retries(source, request.url, headers, request.headers)
         if fetched.status == 304:
             if not cached:
                 raise FetchError(source.id, request.url, f"HTTP 304 for {request.url} without a cached copy")
@@ -267,7 +271,7 @@ class Fetcher:
         if self.cache:
             self.cache.drop(request.url)
 
-    def _get_with_retries(self, source: Source, url: str, headers: dict[str, str]) -> Fetched:
+    def _get_with_retries(self, source: Source, url: str, headers: dict[str, str], credentials: dict[str, str]) -> Fetched:
         """GET with backoff on 429, 5xx and transport errors; the last failure becomes a FetchError."""
         host = httpx.URL(url).host
         attempts = self.settings.max_attempts
@@ -275,8 +279,8 @@ class Fetcher:
             if self.limiter:
                 self.limiter.wait(host, self._host_intervals.get(host, source.rate_limit_s))
             try:
-                fetched = self._get_once(source, url, headers)
-            except NotRecorded as exc:
+                fetched = self._get_once(source, url, headers, credentials)
+            except (NotRecorded, ForbiddenAddress) as exc:
                 raise FetchError(source.id, url, str(exc)) from exc
             except RETRY_ERRORS as exc:
                 failure, retry_after = _describe_transport_error(exc, source), None
@@ -294,31 +298,56 @@ class Fetcher:
             self.sleep(delay)
         raise FetchError(source.id, url, f"{failure} (after {attempts} attempts)")
 
-    def _get_once(self, source: Source, url: str, headers: dict[str, str]) -> Fetched:
-        """One GET, its body streamed under the cap (error bodies are not read)."""
+    def _get_once(self, source: Source, url: str, headers: dict[str, str], credentials: dict[str, str]) -> Fetched:
+        """One GET and its redirects, the final body streamed under the cap (redirect and error bodies are not read).
+
+        `credentials` (the source's own headers) go only to the origin of `url`. The first hop may
+        reach a non-public address when the source's URL names it literally; a redirect only when
+        the source sets `allow_private_network`.
+        """
         timeout = httpx.Timeout(source.timeout_s, connect=min(10.0, source.timeout_s))
         deadline = time.monotonic() + 2 * source.timeout_s  # a server dripping bytes cannot hold us forever
         try:
-            with self.client.stream("GET", url, headers=headers, timeout=timeout) as response:
-                response_headers = {k.lower(): v for k, v in response.headers.items()}
-                chunks: list[bytes] = []
-                if response.status_code < 300:
-                    for chunk in decoded_chunks(response, self.settings.max_body_bytes, source.id):
-                        chunks.append(chunk)
-                        if time.monotonic() > deadline:
-                            raise FetchError(source.id, url, f"body still arriving after {2 * source.timeout_s:g} s")
-                return Fetched(
-                    url=str(response.url),
-                    status=response.status_code,
-                    headers=response_headers,
-                    body=b"".join(chunks),
-                    fetched_at=response.extensions.get(RECORDED_AT) or datetime.now(UTC),
-                    wire_bytes=response.num_bytes_downloaded or sum(map(len, chunks)),
-                )
-        except httpx.TooManyRedirects as exc:
-            raise FetchError(source.id, url, f"too many redirects from {url}") from exc
+            origin = target = httpx.URL(url)
+            for hop in range(self.settings.max_redirects + 1):
+                private_ok = source.allow_private_network or (hop == 0 and is_ip_literal(target.host))
+                sent = {**headers, **credentials} if _origin(target) == _origin(origin) else headers
+                extensions = {PRIVATE_OK: private_ok}
+                with self.client.stream("GET", target, headers=sent, timeout=timeout, extensions=extensions) as response:
+                    if response.has_redirect_location:
+                        target = _redirect_target(response, source)
+                        continue  # leaving the block closes the response with its body unread
+                    response_headers = {k.lower(): v for k, v in response.headers.items()}
+                    chunks: list[bytes] = []
+                    if response.status_code < 300:
+                        for chunk in decoded_chunks(response, self.settings.max_body_bytes, source.id):
+                            chunks.append(chunk)
+                            if time.monotonic() > deadline:
+                                raise FetchError(source.id, url, f"body still arriving after {2 * source.timeout_s:g} s")
+                    return Fetched(
+                        url=str(response.url),
+                        status=response.status_code,
+                        headers=response_headers,
+                        body=b"".join(chunks),
+                        fetched_at=response.extensions.get(RECORDED_AT) or datetime.now(UTC),
+                        wire_bytes=response.num_bytes_downloaded or sum(map(len, chunks)),
+                    )
         except httpx.InvalidURL as exc:
             raise FetchError(source.id, url, f"invalid URL {url}: {exc}") from exc
+        raise FetchError(source.id, url, f"too many redirects from {url}")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what must match for credentials to be sent."""
+    return url.scheme, url.host, url.port
+
+
+def _redirect_target(response: httpx.Response, source: Source) -> httpx.URL:
+    """Where a redirect points, resolved against the URL that sent it; only http and https."""
+    target = response.url.join(response.headers["location"])
+    if target.scheme not in ("http", "https") or not target.host:
+        raise FetchError(source.id, str(response.url), f"refused redirect from {response.url} to {target}")
+    return target
 
 
 def _describe_transport_error(exc: httpx.TransportError, source: Source) -> str:
@@ -329,11 +358,10 @@ def _describe_transport_error(exc: httpx.TransportError, source: Source) -> str:
 
 
 def build_client(settings: CollectSettings, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """The run's HTTP client; a transport (a snapshot, a test double) replaces the network."""
+    """The run's HTTP client; a transport (a snapshot, a test double) replaces the guarded network."""
     return httpx.Client(
-        transport=transport,
+        transport=transport or PublicOnlyTransport(),
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-        follow_redirects=True,
-        max_redirects=settings.max_redirects,
+        follow_redirects=False,  # Fetcher follows them itself (see the module docstring)
         timeout=httpx.Timeout(30.0, connect=10.0),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,9 @@ from joshua.run import why_skipped
 from joshua.settings import Settings
 from joshua.sources import load_sources
 from schemas.records import Source
+
+
+SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # one path segment under DATA_DIR/snapshots
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,12 @@ def record_snapshot(
     The directory must not exist yet: a recording never overwrites another. Sources that need a
     missing credential are left out, as in a live run.
     """
-    directory = directory or settings.data_dir / "snapshots" / name
+    if directory is None:
+        if not SNAPSHOT_NAME.fullmatch(name):
+            raise ConfigError(
+                f"snapshot name {name!r} must be a plain name (letters, digits, '.', '_', '-'); use --out for another place"
+            )
+        directory = settings.data_dir / "snapshots" / name
     if directory.exists():
         raise ConfigError(f"snapshot directory {directory} already exists; choose another name or --out")
     keywords = load_lexicon(settings.lexicon_file).keywords
@@ -78,7 +87,8 @@ def record_snapshot(
 
     with fetcher, ThreadPoolExecutor(max_workers=settings.collect.max_workers) as pool:
         results = list(pool.map(fetch, sources))
-    recorder.write_manifest(recorded_at)
+    if recorder.responses:  # nothing answered: nothing written (the recorder creates the directory lazily)
+        recorder.write_manifest(recorded_at)
     frames = [frame for result in results for frame in result.frames["raw_items"]]
     return Recording(
         directory=directory,

@@ -87,9 +87,14 @@ def load_snapshot(directory: Path) -> Snapshot:
         )
     except (ValidationError, TypeError) as exc:
         raise ConfigError(f"snapshot manifest {manifest} is invalid: {exc}") from exc
+    root = directory.resolve()
     for response in snapshot.responses:
-        if response.error is None and (response.body is None or not (directory / response.body).is_file()):
+        if response.error is not None:
+            continue
+        if response.body is None or not (directory / response.body).is_file():
             raise ConfigError(f"{manifest}: body file {response.body!r} of source {response.source!r} is missing")
+        if not (directory / response.body).resolve().is_relative_to(root):  # no /etc/…, ../ or symlink out
+            raise ConfigError(f"{manifest}: body file {response.body!r} of source {response.source!r} is outside the snapshot")
     return snapshot
 
 
@@ -142,11 +147,11 @@ class SnapshotRecorder:
         self.directory, self.name, self.description = directory, name, description
         self.responses: list[RecordedResponse] = []
         self._lock = threading.Lock()
-        (directory / "bodies").mkdir(parents=True, exist_ok=True)
 
     def record(self, source_id: str, url: str, status: int, headers: dict[str, str], body: bytes, fetched_at: datetime) -> None:
         """Store one response's body and remember its manifest entry."""
         with self._lock:
+            (self.directory / "bodies").mkdir(parents=True, exist_ok=True)  # on the first body, not before
             stem = f"{source_id}-{sum(r.source == source_id for r in self.responses) + 1}"
             extension = _extension(headers.get("content-type", ""))
             (self.directory / "bodies" / f"{stem}{extension}").write_bytes(body)

@@ -15,6 +15,7 @@ from joshua.curate.lexicon import Lexicon, terms_pattern
 from joshua.curate.relevance import compile_rules, judge
 from joshua.curate.simhash import max_distance, near_duplicates, simhash64
 from joshua.language import iso_language
+from joshua.urls import safe_url
 from schemas.tables import ARTICLES
 
 PRIOR_SCHEMA = {"article_id": pl.String, "simhash": pl.UInt64}
@@ -39,6 +40,7 @@ MIN_CONTEXT_CHARS = 200
 
 def canonical_url(url: str | None) -> str | None:
     """A URL reduced to what identifies the article: https, no www, no tracking, no fragment."""
+    url = safe_url(url)  # http(s) only, unsafe characters percent-encoded (it ends up in reports)
     if not url:
         return None
     parts = urlsplit(url.strip())

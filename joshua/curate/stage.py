@@ -65,7 +65,7 @@ def curate_run(
     """Curate the raw items that a run's successful sources staged, and update the sources' state."""
     outcomes = collection.outcomes
     paths = [outcome.path for outcome in outcomes if outcome.status == "ok" and outcome.path]
-    raw = pl.scan_parquet(paths) if paths else pl.LazyFrame(schema=RAW_ITEMS)
+    raw = pl.scan_parquet(paths, glob=False) if paths else pl.LazyFrame(schema=RAW_ITEMS)
     state, prior = lake_history(run, settings.lookback_days)
     articles = curate(
         raw,

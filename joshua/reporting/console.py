@@ -156,6 +156,11 @@ def print_recording(recording: Recording) -> int:
             line.append("  " + "; ".join(source.errors), style="red")
         console.print(line, highlight=False)
     recorded = sum(source.responses > 0 for source in recording.sources)
+    if recorded == 0:
+        errors.print(
+            Text("error: ", style="bold red") + Text(f"no source answered: nothing recorded, {recording.directory} not created")
+        )
+        return 0
     console.print(f"recorded {recorded} of {len(recording.sources)} sources into {recording.directory}", markup=False)
     console.print(f"replay it with: joshua assess --snapshot {recording.directory}", markup=False)
     return recorded

@@ -265,7 +265,7 @@ def load_evidence(articles_path: Path, assessment: Assessment) -> dict[str, Evid
     """Title, source and link of every article the assessment's factors cite (from a run's file)."""
     cited = {article_id for factor in assessment.factors for article_id in factor.rating.evidence}
     rows = (
-        pl.scan_parquet(articles_path)
+        pl.scan_parquet(articles_path, glob=False)
         .filter(pl.col("article_id").is_in(list(cited)))
         .select("article_id", "source_id", "title", pl.col("canonical_url").alias("url"))
         .unique("article_id")

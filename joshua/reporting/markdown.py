@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from joshua.reporting.clock import clock_ascii
 from joshua.reporting.data import ReportData
 from joshua.reporting.text import (
@@ -14,19 +16,31 @@ from joshua.reporting.text import (
     statistics_rows,
     top_factors,
 )
+from joshua.urls import safe_url
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")  # CR as well as LF ends a Markdown line
+_BLOCK_MARKER = re.compile(r"^(\s*)([#+*-]|\d+(?=[.)]))")  # would start a heading, rule or list
 
 
 def md(text: str) -> str:
-    """Text from a source made inert in Markdown: no tags, no table breaks, no link syntax."""
-    return (
-        text.replace("\\", "\\\\")
+    """Text from a source made inert in Markdown: one line (no CR, LF or other control character),
+    no tags, no table breaks, no link syntax, and no heading, quote or list marker where it starts."""
+    escaped = (
+        _CONTROL.sub(" ", text)
+        .replace("\\", "\\\\")
         .replace("|", "\\|")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace("[", "\\[")
         .replace("]", "\\]")
-        .replace("\n", " ")
     )
+    return _BLOCK_MARKER.sub(_escape_marker, escaped, count=1)
+
+
+def _escape_marker(match: re.Match[str]) -> str:
+    """`# x` → `\\# x`, `1. x` → `1\\. x` (CommonMark escapes the punctuation)."""
+    indent, marker = match.group(1), match.group(2)
+    return f"{indent}{marker}\\" if marker.isdigit() else f"{indent}\\{marker}"
 
 
 def summary_markdown(data: ReportData) -> str:
@@ -98,7 +112,8 @@ def render_markdown(data: ReportData, chart_dir: str | None = None) -> str:
         for article_id in rating.evidence:
             ref = data.evidence.get(article_id)
             if ref is not None:
-                link = f" <{ref.url.replace('>', '%3E')}>" if ref.url else ""
+                target = safe_url(ref.url)  # percent-encoded: no `<`, `>` or space ends the autolink
+                link = f" <{target}>" if target else ""
                 lines.append(f"   - {md(ref.title)} ({ref.source_id}){link}")
     lines += [
         "",

@@ -91,7 +91,7 @@ def build_assessment(
     base = base_score(ratings, risk.weights)
     adjusted = shrink(base.score, history.base_scores).adjusted
     seconds = seconds_to_midnight(adjusted, risk.mapping)
-    seed = seed_for(run_id)
+    seed = seed_for(ratings, risk.model_dump_json())
     uncertainty = score_uncertainty(ratings, base, risk.mc_iterations, seed)
     # The interval is drawn around the base score; shrinkage moves the whole interval with it.
     shift = adjusted - base.score

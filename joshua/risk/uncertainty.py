@@ -10,6 +10,7 @@ its stored seed.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,9 +31,15 @@ CONCENTRATION: dict[ConfidenceLevel, float] = {
 EDGE = 1e-4
 
 
-def seed_for(run_id: str) -> int:
-    """A stable 32-bit seed for a run, so a rerun draws the same numbers."""
-    return int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:4], "big")
+def seed_for(ratings: Sequence[FactorRating], settings: str) -> int:
+    """A stable 32-bit seed from what the draws depend on: the ratings and the risk settings (JSON).
+
+    Not from the run id: a replay of the same snapshot with the same settings gets the same ratings,
+    so the same seed and the same interval and P(use), as docs/snapshots.md promises.
+    """
+    key = [(r.category.value, r.name, r.value, r.confidence.value) for r in ratings]
+    digest = hashlib.sha256(json.dumps([key, settings]).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ CREATE OR REPLACE VIEW signals AS
 SELECT * EXCLUDE (date) FROM {signals}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
 
--- Every run's view of every source: health, reliability and the running counts behind it.
+-- Every run's view of every source: health, reliability and the running counts behind it. A
+-- failed run counts too (a full outage must lower its sources' track record).
 CREATE OR REPLACE VIEW source_history AS
 SELECT * EXCLUDE (date) FROM {sources}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+WHERE run_id IN (SELECT run_id FROM runs WHERE status IN ('completed', 'failed'));
 
--- Each source as the latest completed run left it.
+-- Each source as the latest committed run left it.
 CREATE OR REPLACE VIEW sources AS
 SELECT * FROM source_history
 QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY updated_at DESC, run_id DESC) = 1;
