@@ -145,14 +145,14 @@ class SecretBlocks(BaseModel):
     smtp_password: str | None = None
 
 
-# Where each secret lives in Settings (None: top level), and whether it is held as a SecretStr.
-SECRET_FIELDS: dict[str, tuple[str | None, bool]] = {
-    "newsapi_key": (None, True),
-    "x_bearer_token": (None, True),
-    "webhook_url": ("notifications", False),
-    "webhook_secret": ("notifications", True),
-    "slack_webhook_url": ("notifications", False),
-    "smtp_password": ("notifications", True),
+# Where each secret lives in Settings (None: top level); every one is held as a SecretStr.
+SECRET_FIELDS: dict[str, str | None] = {
+    "newsapi_key": None,
+    "x_bearer_token": None,
+    "webhook_url": "notifications",
+    "webhook_secret": "notifications",
+    "slack_webhook_url": "notifications",
+    "smtp_password": "notifications",
 }
 
 
@@ -287,7 +287,7 @@ class Settings(BaseSettings):
     def missing_secret_blocks(self) -> dict[str, str]:
         """{secret: block name} for each secret the environment left unset and a block is named for."""
         wanted = {}
-        for name, (section, _) in SECRET_FIELDS.items():
+        for name, section in SECRET_FIELDS.items():
             block = getattr(self.secret_blocks, name)
             if block and getattr(getattr(self, section) if section else self, name) is None:
                 wanted[name] = block
@@ -298,8 +298,8 @@ class Settings(BaseSettings):
         top: dict[str, Any] = {}
         sections: dict[str, dict[str, Any]] = {}
         for name, value in values.items():
-            section, secret = SECRET_FIELDS[name]
-            (sections.setdefault(section, {}) if section else top)[name] = SecretStr(value) if secret else value
+            section = SECRET_FIELDS[name]
+            (sections.setdefault(section, {}) if section else top)[name] = SecretStr(value)
         for section, update in sections.items():
             top[section] = getattr(self, section).model_copy(update=update)
         return self.model_copy(update=top)

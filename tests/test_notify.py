@@ -305,7 +305,6 @@ def test_a_notification_failure_never_changes_a_completed_run(smtp, tmp_path, mo
     """A source's error with CR/LF used to make the email Subject raise after the run committed: the
     flow then failed and later deliveries were dropped. Now the run completes and the mail goes out."""
     from flows.assessment import assess
-    from schemas.records import AssessmentParams
     from tests.hostile_server import HostileServer, reply
     from tests.test_bad_input import SAMPLE_BODIES
 
@@ -329,7 +328,7 @@ def test_a_notification_failure_never_changes_a_completed_run(smtp, tmp_path, mo
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__SMTP_STARTTLS", "false")
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__EMAIL_TO", '["ops@example.org"]')
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__EVENTS", '["assessment.completed", "data.source_failed"]')
-        summary = assess(AssessmentParams(live=True, data_dir=str(tmp_path / "data"), min_sources=2))
+        summary = assess(live=True, data_dir=str(tmp_path / "data"), min_sources=2)
     assert summary.status == "completed"
     assert {o.source_id for o in summary.sources if o.status == "failed"} == {"news"}
     subjects = sorted(email.message_from_bytes(m.content, policy=email.policy.default)["Subject"] for m in mailbox.messages)

@@ -277,7 +277,7 @@ def load_evidence(articles_path: Path, assessment: Assessment) -> dict[str, Evid
 def load_considered(articles_path: Path) -> dict[str, int]:
     """How many evidence articles of a run's file each category has (what the analyzer could weigh)."""
     counts = (
-        pl.scan_parquet(articles_path)
+        pl.scan_parquet(articles_path, glob=False)
         .filter(pl.col("evidence"))
         .select("article_id", "categories")
         .explode("categories")
