@@ -142,7 +142,7 @@ class FactorRating(BaseModel):
 class Analysis(BaseModel):
     """An analyzer's output for one run."""
 
-    analyzer: Literal["heuristic", "claude"]
+    analyzer: Literal["heuristic", "claude", "structural"]
     model: str | None = None
     factors: list[FactorRating]
     executive_summary: str
