@@ -26,20 +26,24 @@ with yearly decay.
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 from scipy.optimize import nnls
 from scipy.stats import spearmanr
 
 from joshua.errors import ConfigError
-from joshua.risk.clock import MIDNIGHT_SPAN
+from joshua.lake import write_parquet_atomic
+from joshua.risk.clock import CalibratedClock, ClockMapping
 from joshua.structural.analyzer import category_values, indicators_as_of
 from joshua.structural.history import BulletinSetting, HistoricalRecord
 from schemas.records import Category
+from schemas.tables import TABLES
 
 TARGET_SPEARMAN = 0.80
 TARGET_MAE = 90.0
@@ -47,23 +51,6 @@ RIDGE_LAMBDA = 1.0
 SPLIT_LAST_FIT_YEAR = 1991
 CLOCK_FILE = Path(__file__).resolve().parents[1] / "data" / "calibration" / "clock.toml"
 CRISIS_DECAY_YEARS = 1.0
-
-
-@dataclass(frozen=True)
-class ClockMapping:
-    """Category values → clock score → seconds (formulas in the module docstring)."""
-
-    intercept: float
-    slope: float
-    weights: dict[Category, float]
-
-    def score(self, values: Mapping[Category, float]) -> float:
-        """The clock score of category values: their weighted mean under the fitted weights."""
-        return float(sum(w * values.get(c, 0.0) for c, w in self.weights.items()))
-
-    def seconds(self, score: float) -> int:
-        """Seconds to midnight of a clock score: exp(a − b·score), rounded, within 0..1440."""
-        return int(min(MIDNIGHT_SPAN, max(0, round(math.exp(min(50.0, self.intercept - self.slope * score))))))
 
 
 @dataclass(frozen=True)
@@ -203,3 +190,126 @@ def calibrate(points: Sequence[CalibrationPoint]) -> Calibration:
         ridge_time_split=metrics(ridge_split, y[late]),
         categories=categories,
     )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(round(value, 6)) if math.isfinite(value) else "nan"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def _table(name: str, values: Mapping[str, object]) -> list[str]:
+    return [f"[{name}]", *(f"{key} = {_toml_value(v)}" for key, v in values.items()), ""]
+
+
+def _metrics_table(m: Metrics) -> dict[str, object]:
+    return {"n": m.n, "spearman": m.spearman, "mae_seconds": m.mae}
+
+
+def clock_toml(result: Calibration, fitted_on: date) -> str:
+    """The versioned clock file: parameters, the data it was fitted on, the metrics, the date."""
+    lines = [
+        "# The clock calibrated on the Bulletin of the Atomic Scientists' settings. Written by",
+        "# `joshua calibrate` (joshua/calibration.py); regenerate it rather than editing it.",
+        "#   clock_score = sum of weights x structural category values (as of the day before each setting)",
+        "#   seconds     = exp(intercept - slope x clock_score), within 0..1440",
+        "",
+        "version = 1",
+        f"fitted_on = {_toml_value(fitted_on.isoformat())}",
+        f"settings = {len(result.points)}",
+        "",
+        *_table("mapping", {"intercept": result.mapping.intercept, "slope": result.mapping.slope}),
+        *_table("mapping.weights", {c.value: w for c, w in result.mapping.weights.items()}),
+        *_table(
+            "metrics",
+            {
+                "target_spearman": TARGET_SPEARMAN,
+                "target_mae_seconds": TARGET_MAE,
+                "meets_targets": result.loo.meets_targets(),
+            },
+        ),
+        *_table("metrics.leave_one_out", _metrics_table(result.loo)),
+        *_table("metrics.time_split", {"fit_through": SPLIT_LAST_FIT_YEAR, **_metrics_table(result.time_split)}),
+        *_table(
+            "metrics.baselines.warheads_alone",
+            {"spearman_in_sample": result.warheads_spearman, **{f"loo_{k}": v for k, v in _metrics_table(result.warheads_loo).items()}},
+        ),
+        *_table(
+            "metrics.baselines.ridge_five_indicators",
+            {
+                "ridge_lambda": RIDGE_LAMBDA,
+                **{f"loo_{k}": v for k, v in _metrics_table(result.ridge_loo).items()},
+                **{f"time_split_{k}": v for k, v in _metrics_table(result.ridge_time_split).items()},
+            },
+        ),
+    ]
+    for point, loo, fitted in zip(result.points, result.loo_seconds, result.fitted_seconds, strict=True):
+        row: dict[str, object] = {
+            "year": point.year,
+            "announced": point.announced.isoformat(),
+            "as_of": point.as_of.isoformat(),
+            "bulletin_seconds": point.bulletin_seconds,
+            "clock_score": result.mapping.score(point.values),
+            "loo_seconds": loo,
+            "fitted_seconds": fitted,
+        }
+        row |= {c.value: v for c, v in point.values.items()}
+        lines += ["[[data]]", *(f"{key} = {_toml_value(v)}" for key, v in row.items()), ""]
+    return "\n".join(lines)
+
+
+def load_clock(path: Path = CLOCK_FILE) -> CalibratedClock | None:
+    """The fitted clock from its file; None when none was fitted; ConfigError when unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        mapping = ClockMapping(
+            intercept=float(data["mapping"]["intercept"]),
+            slope=float(data["mapping"]["slope"]),
+            weights={Category(c): float(w) for c, w in data["mapping"]["weights"].items()},
+        )
+        loo = data["metrics"]["leave_one_out"]
+        spearman, mae = float(loo["spearman"]), float(loo["mae_seconds"])
+        fitted_on = str(data["fitted_on"])
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"cannot use the clock calibration {path}: {type(exc).__name__}: {exc}") from exc
+    if mapping.slope < 0 or any(w < 0 for w in mapping.weights.values()):
+        raise ConfigError(f"the clock calibration {path} is not monotone (negative slope or weight)")
+    meets = Metrics(n=0, spearman=spearman, mae=mae).meets_targets()
+    return CalibratedClock(mapping, meets_targets=meets, loo_spearman=spearman, loo_mae=mae, fitted_on=fitted_on)
+
+
+def loo_frame(result: Calibration, fitted_on: date) -> pl.DataFrame:
+    """The `calibration` lake table: one row per Bulletin setting."""
+    return pl.DataFrame(
+        [
+            {
+                "year": p.year,
+                "announced": p.announced,
+                "as_of": p.as_of,
+                "bulletin_seconds": p.bulletin_seconds,
+                "loo_seconds": loo,
+                "fitted_seconds": fitted,
+                "clock_score": result.mapping.score(p.values),
+                "fitted_on": fitted_on,
+            }
+            for p, loo, fitted in zip(result.points, result.loo_seconds, result.fitted_seconds, strict=True)
+        ],
+        schema=TABLES["calibration"],
+    )
+
+
+def write_calibration(result: Calibration, fitted_on: date, clock_path: Path, lake_dir: Path) -> tuple[Path, Path]:
+    """Write the clock file and the lake's `calibration` table, each atomically (renamed into place)."""
+    clock_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = clock_path.with_name(f".{clock_path.name}.tmp")
+    temporary.write_text(clock_toml(result, fitted_on), encoding="utf-8")
+    temporary.replace(clock_path)
+    table = write_parquet_atomic(loo_frame(result, fitted_on), lake_dir / "calibration" / "calibration.parquet")
+    return clock_path, table

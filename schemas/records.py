@@ -240,6 +240,11 @@ class Assessment(BaseModel):
     executive_summary: str
     data_label: str
     sample_data: bool
+    seconds_linear: int | None = Field(default=None, ge=0, le=1440)  # the spec's floor((1 − score) × 1440)
+    seconds_calibrated: int | None = Field(default=None, ge=0, le=1440)  # the Bulletin-calibrated clock
+    clock_score: float | None = Field(default=None, ge=0, le=1)  # what the calibrated clock reads
+    structural_score: float | None = Field(default=None, ge=0, le=1)  # the structural level as of as_of
+    mapping: str = "linear"  # which mapping gave seconds_to_midnight
     factors: list[ScoredFactor]
     sensitivity: list[SensitivitySummary] = Field(default_factory=list)
     correlations: list[str] = Field(default_factory=list)

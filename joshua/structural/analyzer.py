@@ -56,9 +56,12 @@ lower a rating.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from joshua.risk.assess import StructuralLevel
+from joshua.risk.score import base_score
 from joshua.structural.history import HistoricalRecord
 from schemas.records import Analysis, Category, ConfidenceLevel, FactorRating
 
@@ -212,3 +215,10 @@ def structural_analysis(record: HistoricalRecord, as_of: date) -> Analysis:
         ),
         articles_considered=0,
     )
+
+
+def structural_level(record: HistoricalRecord, as_of: date, weights: Mapping[Category, float]) -> StructuralLevel:
+    """The level a daily run is anchored on: the structural ratings as of its date, scored."""
+    ratings = structural_ratings(indicators_as_of(record, as_of))
+    base = base_score(ratings, weights)
+    return StructuralLevel(score=base.score, values=dict(base.category_scores))

@@ -110,7 +110,7 @@ def _field(path: Path, row: int, column: str, parse: Callable[[str], T], value: 
         raise ConfigError(f"history file {path}: row {row} has an unusable {column} {value!r}") from None
 
 
-def load_history(directory: Path = HISTORY_DIR) -> HistoricalRecord:
+def load_record(directory: Path = HISTORY_DIR) -> HistoricalRecord:
     """Load and validate the record; ConfigError naming the file and row of any bad value."""
     warheads = directory / "warheads_by_year.csv"
     states = directory / "nuclear_states_by_year.csv"
