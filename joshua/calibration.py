@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -87,11 +87,12 @@ class Calibration:
     fitted_seconds: list[int]
     loo: Metrics
     time_split: Metrics
+    split_seconds: list[int]  # predictions for the settings after SPLIT_LAST_FIT_YEAR, fitted on the rest
     warheads_spearman: float  # in-sample rank correlation of the world count with the settings
     warheads_loo: Metrics
     ridge_loo: Metrics
     ridge_time_split: Metrics
-    categories: list[Category] = field(default_factory=list)
+    categories: list[Category]
 
 
 def _raw_indicators(record: HistoricalRecord, as_of: date) -> tuple[float, ...]:
@@ -184,6 +185,7 @@ def calibrate(points: Sequence[CalibrationPoint]) -> Calibration:
         fitted_seconds=[mapping.seconds(mapping.score(p.values)) for p in points],
         loo=metrics(loo, y),
         time_split=metrics(split, y[late]),
+        split_seconds=split,
         warheads_spearman=float(spearmanr(inventory, y).statistic),
         warheads_loo=metrics(warheads_loo, y),
         ridge_loo=metrics(ridge_loo, y),
