@@ -28,7 +28,7 @@ def report_assessment(
 ) -> tuple[Path, dict[str, EvidenceRef]]:
     """Write the Markdown, HTML and JSON reports; publish the summary and a link to the HTML."""
     evidence = load_evidence(table_path(run.lake_dir, "articles", run.run_id), assessment)
-    with connect_lake(run.lake_dir, only=frozenset({"assessments", "risk_factors", "alerts"})) as con:
+    with connect_lake(run.lake_dir, only=frozenset({"assessments", "risk_factors", "alerts", "calibration"})) as con:
         data = run_report_data(con, assessment, evidence, [*collection.outcomes, *run.skipped], stages)
     paths = sidecar.call(write_report, data, run.reports_dir, run.settings.risk)  # charts render in the sidecar
     create_markdown_artifact(key=REPORT_ARTIFACT_KEY, markdown=summary_markdown(data), description=f"Run {run.run_id}")

@@ -133,15 +133,57 @@ def category_heatmap(data: ReportData) -> alt.Chart:
     )
 
 
+def clock_history(data: ReportData) -> alt.LayerChart:
+    """The reconstruction year by year against the Bulletin's settings and the held-out predictions."""
+    rows = [
+        {"year": r.year, "series": "JOSHUA reconstruction (calibrated clock)", "seconds": r.seconds_calibrated}
+        for r in data.reconstruction
+        if r.seconds_calibrated is not None
+    ]
+    if not rows:  # no fitted clock when the reconstruction ran: its linear reading
+        rows = [
+            {"year": r.year, "series": "JOSHUA reconstruction (linear mapping)", "seconds": r.seconds_linear}
+            for r in data.reconstruction
+            if r.seconds_linear is not None
+        ]
+    rows += [{"year": c.year, "series": "Bulletin setting", "seconds": c.bulletin_seconds} for c in data.calibration]
+    rows += [{"year": c.year, "series": "leave-one-out prediction", "seconds": c.loo_seconds} for c in data.calibration]
+    frame = pl.DataFrame(rows, schema={"year": pl.Int32, "series": pl.String, "seconds": pl.Int32})
+    colours = alt.Scale(
+        domain=[
+            "JOSHUA reconstruction (calibrated clock)",
+            "JOSHUA reconstruction (linear mapping)",
+            "Bulletin setting",
+            "leave-one-out prediction",
+        ],
+        range=["#b00020", "#b00020", "#212529", "#1c7ed6"],
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X("year:Q", title=None, axis=alt.Axis(format="d"), scale=alt.Scale(domain=[1945, 2030])),
+        y=alt.Y("seconds:Q", title="seconds to midnight", scale=alt.Scale(domain=[0, 1440])),
+        color=alt.Color("series:N", scale=colours, title=None, legend=alt.Legend(orient="top")),
+        tooltip=["year:Q", "series:N", "seconds:Q"],
+    )
+    line = base.transform_filter(alt.FieldOneOfPredicate("series", ["JOSHUA reconstruction (calibrated clock)", "JOSHUA reconstruction (linear mapping)"])).mark_line()
+    bulletin = base.transform_filter(alt.datum.series == "Bulletin setting").mark_line(interpolate="step-after", point=True)
+    loo = base.transform_filter(alt.datum.series == "leave-one-out prediction").mark_point(size=50, filled=False)
+    return (line + bulletin + loo).properties(
+        width=WIDTH, height=HEIGHT, title="Reconstruction 1947 onward against the Bulletin's Doomsday Clock"
+    )
+
+
 def all_charts(data: ReportData, risk: RiskSettings) -> dict[str, alt.TopLevelMixin]:
-    """Every chart of a report, by file name."""
-    return {
+    """Every chart of a report, by file name (the clock history once there is one to draw)."""
+    charts = {
         "risk_over_time": risk_over_time(data),
         "category_breakdown": category_breakdown(data),
         "top_factors": top_factors(data),
         "monte_carlo": monte_carlo(data, risk),
         "category_heatmap": category_heatmap(data),
     }
+    if data.reconstruction or data.calibration:
+        charts["clock_history"] = clock_history(data)
+    return charts
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
