@@ -13,13 +13,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
+import polars as pl
+
+from joshua.errors import ConfigError
+from joshua.lake import conform, publish, table_path, write_parquet_atomic
 from joshua.risk.assess import History, build_assessment
 from joshua.risk.clock import CalibratedClock
 from joshua.settings import RiskSettings
+from joshua.store import stage_assessment_rows
 from joshua.structural.analyzer import structural_analysis
 from joshua.structural.history import HistoricalRecord
-from schemas.records import Assessment
+from schemas.records import Assessment, BackfillParams, BackfillSummary, YearSummary
+from schemas.tables import TABLES
 
 BACKFILL_FLOW = "nuclear-risk-backfill"
 FIRST_YEAR = 1947
@@ -71,3 +78,62 @@ def reconstruct(
             trends=[*history.trends, assessment.trend],
             bands=[*history.bands, assessment.band],
         )
+
+
+def backfill_years(params: BackfillParams, today: date) -> range:
+    """The years a backfill covers; ConfigError for a year that has not begun."""
+    last = params.last_year if params.last_year is not None else today.year
+    if last > today.year:
+        raise ConfigError(f"cannot reconstruct {last}: it has not begun (today is {today.isoformat()})")
+    return range(params.first_year, last + 1)
+
+
+def store_year(assessment: Assessment, data_dir: Path, started_at: datetime, ended_at: datetime) -> None:
+    """Publish one year's rows into the lake, then its `runs` row (the commit point), replacing a rerun's."""
+    staging = data_dir / "staging" / assessment.run_id
+    stage_assessment_rows(staging, assessment)
+    publish(staging, data_dir / "lake", assessment.run_id)
+    row = {
+        "run_id": assessment.run_id,
+        "flow": BACKFILL_FLOW,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "status": "completed",
+        "analyzer": "structural",
+        "data_label": DATA_LABEL,
+        "sources_ok": 0,
+        "sources_failed": 0,
+        "sources_skipped": 0,
+        "sources": [],
+        "errors": [],
+    }
+    record = pl.DataFrame([row]).with_columns(
+        [pl.lit(None, dtype).alias(name) for name, dtype in TABLES["runs"].items() if name not in row]
+    )
+    write_parquet_atomic(conform(record, "runs"), table_path(data_dir / "lake", "runs", assessment.run_id))
+
+
+def year_summary(assessment: Assessment) -> YearSummary:
+    """The line `joshua backfill` prints for a year."""
+    return YearSummary(
+        year=assessment.as_of.year,
+        run_id=assessment.run_id,
+        score=assessment.score,
+        seconds_to_midnight=assessment.seconds_to_midnight,
+        seconds_linear=assessment.seconds_linear,
+        seconds_calibrated=assessment.seconds_calibrated,
+        p_nuclear_use_365d=assessment.p_nuclear_use_365d,
+    )
+
+
+def backfill_summary(years: list[YearSummary], lake: Path) -> BackfillSummary:
+    """The reconstruction's summary: its years, the peak P(use) year and the expected uses."""
+    if not years:
+        raise ConfigError("the backfill covered no year")
+    peak = max(years, key=lambda y: y.p_nuclear_use_365d)
+    return BackfillSummary(
+        years=years,
+        peak_p_use_year=peak.year,
+        expected_uses=sum(y.p_nuclear_use_365d for y in years),
+        lake_path=str(lake),
+    )

@@ -549,5 +549,101 @@ def _print_simulation(result: SimulationSummary) -> None:
     )
 
 
+@app.command()
+def backfill(
+    from_: Annotated[int, typer.Option("--from", min=1945, help="First year (assessed as of 31 December).")] = 1947,
+    to: Annotated[int | None, typer.Option(min=1945, help="Last year (default this year, as of today).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+) -> None:
+    """Reconstruct each year from the historical record through the risk engine (a rerun replaces)."""
+    from pydantic import ValidationError
+
+    from schemas.records import BackfillParams
+
+    try:
+        params = BackfillParams(first_year=from_, last_year=to, data_dir=str(data_dir) if data_dir else None)
+    except ValidationError as exc:
+        raise _fail(str(exc.errors()[0]["msg"]), EXIT_CONFIG) from None
+    _settings(data_dir)  # a configuration error answers before Prefect starts
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    from flows.backfill import backfill as backfill_flow
+
+    try:
+        with errors.status("reconstructing…"):
+            summary = backfill_flow(params)
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line
+        raise _fail(f"backfill failed: {type(exc).__name__}: {exc}", EXIT_FAILED) from None
+    if json_output:
+        console.print_json(summary.model_dump_json())
+        return
+    console.print("year  score  seconds  calibrated  linear  P(use)", highlight=False)
+    for y in summary.years:
+        calibrated = "-" if y.seconds_calibrated is None else str(y.seconds_calibrated)
+        console.print(
+            f"{y.year}  {y.score:.3f}  {y.seconds_to_midnight:>7}  {calibrated:>10}  {y.seconds_linear:>6}  "
+            f"{y.p_nuclear_use_365d:.2%}",
+            highlight=False,
+        )
+    console.print(
+        f"{len(summary.years)} years in {summary.lake_path} (view `reconstruction`); highest P(use): "
+        f"{summary.peak_p_use_year}; expected uses summed: {summary.expected_uses:.3f}",
+        highlight=False,
+    )
+
+
+@app.command()
+def calibrate(
+    output: Annotated[Path | None, typer.Option(help="Clock file to write (default data/calibration/clock.toml).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (default data/).")] = None,
+) -> None:
+    """Fit the clock on the Bulletin's settings; leave-one-out, time split and baselines side by side."""
+    from datetime import UTC, datetime
+
+    from joshua.calibration import CLOCK_FILE, TARGET_MAE, TARGET_SPEARMAN, calibration_points, write_calibration
+    from joshua.calibration import calibrate as fit_clock
+    from joshua.catalog import build_catalog
+    from joshua.structural.history import load_bulletin_settings, load_record
+
+    settings = _settings(data_dir)
+    try:
+        result = fit_clock(calibration_points(load_record(), load_bulletin_settings()))
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_CONFIG) from None
+    lake = settings.data_dir / "lake"
+    clock_path, _ = write_calibration(result, datetime.now(UTC).date(), output or CLOCK_FILE, lake)
+    build_catalog(lake, settings.data_dir / "joshua.duckdb")
+    m = result.mapping
+    console.print(
+        f"seconds = exp({m.intercept:.3f} − {m.slope:.3f} × clock score); clock score = "
+        + " + ".join(f"{w:.3f}·{c.value}" for c, w in m.weights.items() if w > 0),
+        highlight=False,
+    )
+    rows = [
+        ("calibrated clock", result.loo.spearman, result.loo.mae, result.time_split.spearman, result.time_split.mae),
+        ("ridge, five raw indicators", result.ridge_loo.spearman, result.ridge_loo.mae, result.ridge_time_split.spearman, result.ridge_time_split.mae),
+        ("world warheads alone", result.warheads_loo.spearman, result.warheads_loo.mae, None, None),
+    ]
+    console.print(f"{'':<28} {'LOO Spearman':>12} {'LOO MAE':>9} {'split Spearman':>15} {'split MAE':>10}")
+    for name, rho, mae, split_rho, split_mae in rows:
+        split = f"{split_rho:>15.3f} {split_mae:>8.0f} s" if split_rho is not None else f"{'-':>15} {'-':>10}"
+        console.print(f"{name:<28} {rho:>12.3f} {mae:>7.0f} s {split}", highlight=False)
+    console.print(
+        f"world warheads alone rank the settings in sample with Spearman {result.warheads_spearman:+.3f} "
+        "(positive: more warheads, more seconds, the wrong sign)",
+        highlight=False,
+    )
+    met = result.loo.meets_targets()
+    console.print(
+        f"targets: LOO Spearman ≥ {TARGET_SPEARMAN:.2f} and MAE ≤ {TARGET_MAE:.0f} s: "
+        + ("[green]met[/]: `auto` now uses the calibrated clock" if met else "[yellow]not met[/]: `auto` keeps the linear mapping")
+    )
+    console.print(f"wrote {clock_path} and the lake table behind the view calibration_loo", highlight=False)
+
+
 if __name__ == "__main__":
     app()
