@@ -29,6 +29,8 @@ def score_assessment(run: RunContext, analysis: Analysis, collection: Collection
         history=load_history(run),
         data_label=run.data_label,
         sample_data=run.sample_data,
-        structural=structural_level(load_record(), run.as_of.date(), run.settings.risk.weights),
+        structural=structural_level(
+            load_record(), run.as_of.date(), run.settings.risk.weights, run.settings.risk.mc_iterations
+        ),
         clock=load_clock(),
     )

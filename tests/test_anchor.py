@@ -47,6 +47,7 @@ def assess(value: float, history: History = History(), risk: RiskSettings = RISK
 
 
 def test_average_news_leaves_the_reading_at_the_structural_level():
+    assert LEVEL.ci_low < LEVEL.score < LEVEL.ci_high
     a = assess(NEUTRAL_NEWS)
     assert a.score == pytest.approx(LEVEL.score)
     assert a.structural_score == pytest.approx(LEVEL.score)
@@ -60,7 +61,8 @@ def test_news_moves_the_score_within_the_bound(value):
     a = assess(value)
     assert abs(a.score - LEVEL.score) <= RISK.news_bound + 1e-12
     assert a.ci_low <= a.score <= a.ci_high
-    assert a.ci_high - a.ci_low <= 2 * RISK.news_bound + 1e-12
+    assert LEVEL.ci_low - RISK.news_bound - 1e-12 <= a.ci_low <= a.ci_high <= LEVEL.ci_high + RISK.news_bound + 1e-12
+    assert a.ci_seconds_low <= a.seconds_to_midnight <= a.ci_seconds_high
 
 
 def test_tenser_news_moves_toward_midnight_on_both_clocks():

@@ -21,7 +21,8 @@ leaves the reading at the structural level. The bound (0.05 by default) keeps on
 from outweighing the record: on the calibrated clock 0.05 moves the seconds by about a quarter
 (exp(±0.05·b) with b ≈ 4.8), some ±20 s at today's 85 s, the size of the Bulletin's own largest
 moves near midnight (120 → 100, 100 → 90), while a year's structural change can be several times
-that. The interval is the news interval put through the same bounded move.
+that. The interval joins both uncertainties: the level's own Monte Carlo interval, moved by the
+news interval's bounded ends.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class StructuralLevel:
 
     score: float
     values: dict[Category, float]
+    ci_low: float  # the level's own 95 % Monte Carlo interval (its ratings' confidence)
+    ci_high: float
 
 
 def news_reference(news_history: Sequence[float]) -> float:
@@ -147,15 +150,19 @@ def build_assessment(
     if structural is not None:
         reference = news_reference(history.base_scores)
         level, clock_values = structural.score, structural.values
+        level_low, level_high = structural.ci_low, structural.ci_high
     else:
         reference, level = adjusted, adjusted  # no anchor: the score is the analysis's own
+        level_low = level_high = level
         clock_values = dict(base.category_scores) if analysis.analyzer == "structural" else None
     bound = risk.news_bound if structural is not None else 1.0
 
-    def anchored(news: float) -> float:
-        return _unit(level + news_move(news, reference, bound))
+    def anchored(news: float, at: float) -> float:
+        return _unit(at + news_move(news, reference, bound))
 
-    score, ci_low, ci_high = anchored(adjusted), anchored(news_low), anchored(news_high)
+    # Both uncertainties widen the interval: the level's own and the news interval's bounded move.
+    score = anchored(adjusted, level)
+    ci_low, ci_high = min(score, anchored(news_low, level_low)), max(score, anchored(news_high, level_high))
     clock_score = clock.mapping.score(clock_values) if clock is not None and clock_values is not None else None
     use_clock = clock is not None and clock_score is not None and clock.use_for(risk.mapping)
 

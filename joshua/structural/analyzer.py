@@ -62,6 +62,7 @@ from datetime import date
 
 from joshua.risk.assess import StructuralLevel
 from joshua.risk.score import base_score
+from joshua.risk.uncertainty import score_uncertainty, seed_for
 from joshua.structural.history import HistoricalRecord
 from schemas.records import Analysis, Category, ConfidenceLevel, FactorRating
 
@@ -217,8 +218,12 @@ def structural_analysis(record: HistoricalRecord, as_of: date) -> Analysis:
     )
 
 
-def structural_level(record: HistoricalRecord, as_of: date, weights: Mapping[Category, float]) -> StructuralLevel:
-    """The level a daily run is anchored on: the structural ratings as of its date, scored."""
+def structural_level(
+    record: HistoricalRecord, as_of: date, weights: Mapping[Category, float], iterations: int = 10_000
+) -> StructuralLevel:
+    """The level a daily run is anchored on: the structural ratings as of its date, scored, with
+    their Monte Carlo interval (seeded by the date, so a day's level is reproducible)."""
     ratings = structural_ratings(indicators_as_of(record, as_of))
     base = base_score(ratings, weights)
-    return StructuralLevel(score=base.score, values=dict(base.category_scores))
+    spread = score_uncertainty(ratings, base, iterations, seed_for(as_of.isoformat()))
+    return StructuralLevel(base.score, dict(base.category_scores), spread.ci_low, spread.ci_high)
