@@ -29,7 +29,7 @@ WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
 -- Daily (news) assessments; the structural reconstruction has its own view below.
 CREATE OR REPLACE VIEW assessments AS
 SELECT * EXCLUDE (date) FROM {assessments}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed') AND analyzer <> 'structural';
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed') AND analyzer IS DISTINCT FROM 'structural';
 
 CREATE OR REPLACE VIEW risk_factors AS
 SELECT * EXCLUDE (date) FROM {risk_factors}
