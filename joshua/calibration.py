@@ -126,9 +126,12 @@ def calibration_points(record: HistoricalRecord, settings: Sequence[BulletinSett
 def fit_mapping(values: np.ndarray, seconds: np.ndarray, categories: Sequence[Category]) -> ClockMapping:
     """NNLS of log seconds on centred category values (module docstring); rows are settings."""
     target = np.log(np.maximum(seconds, 1.0))
+    values = np.round(values, 9)  # differences below 1e-9 are noise, and subnormal ones overflow NNLS
     centre = values.mean(axis=0)
     beta, _ = nnls(values - centre, -(target - target.mean()))
     slope = float(beta.sum())
+    if not math.isfinite(slope):
+        beta, slope = np.zeros_like(beta), 0.0
     weights = beta / slope if slope > 0 else np.full(len(categories), 1.0 / len(categories))
     intercept = float(target.mean() + centre @ beta)
     return ClockMapping(intercept, slope, {c: float(w) for c, w in zip(categories, weights, strict=True)})

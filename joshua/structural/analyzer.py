@@ -38,7 +38,7 @@ the risk engine re-normalises the weights over the six rated categories.
 Every constant is set by hand from the reasoning beside it, never fitted to the Bulletin's series:
 growth of ±10 % a year saturates the growth term (as in `joshua/reference.py`); 100 000 warheads
 is above the historical peak (70 374), so size stays below 1; a fresh severity-5 crisis gives
-regional_conflict 1 − e⁻³ = 0.95 and a fresh severity-3 one 0.66; crises fade with a one-year
+regional_conflict 1 − e⁻³ = 0.95, a severity-4 one 0.63 and a severity-3 one 0.28; crises fade with a one-year
 time constant (the baseline issue 16 names: "crisis severity with yearly decay"), broken treaties
 with five years (institutions rebuild slowly), a new nuclear state with five years; 50 tests in
 three years (about the Cold War's yearly average) gives 0.63; each four treaties in force divide
@@ -46,11 +46,13 @@ the missing-treaty term by e. The number of armed states outweighs size within n
 (half against a quarter): how many states could start a nuclear war matters more to its
 likelihood than how many warheads each holds, which mostly sets the consequences. Arms control is
 read mostly as momentum, recent gains against recent losses, because a regime is judged by where
-it is going (a signed treaty is news for years; a count of fifteen old ones is not). These two
-weightings and the momentum form were chosen after a first version (size-led arsenal, treaty
-count-led arms control) was compared with the Bulletin's settings: see the README's calibration
-section. All ratings are monotone: more warheads, fewer treaties, more or fresher crises never
-lower a rating.
+it is going (a signed treaty is news for years; a count of fifteen old ones is not); a net of two
+recent losses saturates it (scale 0.25). These two weightings and the momentum form were chosen
+after a first version (size-led arsenal, treaty-count-led arms control, severity squared) was
+compared with the Bulletin's settings, and the geometric severity after checking that a squared
+one let the ongoing Russia–Ukraine war outweigh the Cuban crisis in P(use): see the README's
+calibration section. All ratings are monotone: more warheads, fewer treaties, more or fresher
+crises never lower a rating.
 """
 
 from __future__ import annotations

@@ -91,6 +91,12 @@ def parse_known_date(text: str) -> date:
     raise ValueError(text)
 
 
+def _first_day(text: str) -> date:
+    """The first day a `YYYY-MM-DD` or `YYYY-MM` announcement date can mean (a setting is paired
+    with the day before it, so the earliest reading keeps later events out)."""
+    return date.fromisoformat(text if len(text.strip()) == 10 else f"{text.strip()}-01")
+
+
 def _read(path: Path, columns: tuple[str, ...]) -> list[dict[str, str | None]]:
     try:
         frame = pl.read_csv(path, infer_schema=False)
@@ -110,74 +116,76 @@ def _field(path: Path, row: int, column: str, parse: Callable[[str], T], value: 
         raise ConfigError(f"history file {path}: row {row} has an unusable {column} {value!r}") from None
 
 
-def load_record(directory: Path = HISTORY_DIR) -> HistoricalRecord:
-    """Load and validate the record; ConfigError naming the file and row of any bad value."""
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _load_years(directory: Path) -> tuple[YearRow, ...]:
     warheads = directory / "warheads_by_year.csv"
     states = directory / "nuclear_states_by_year.csv"
-    tests_by_year = {
+    by_year = {
         _field(states, i, "year", int, r["year"]): (
-            _field(states, i, "states_with_warheads_fas", int, r["states_with_warheads_fas"]),
-            _field(states, i, "tests_total_aca", int, r["tests_total_aca"]) if r["tests_total_aca"] else None,
+            _field(states, i, "states_with_warheads_fas", _non_negative, r["states_with_warheads_fas"]),
+            _field(states, i, "tests_total_aca", _non_negative, r["tests_total_aca"]) if r["tests_total_aca"] else None,
         )
         for i, r in enumerate(_read(states, ("year", "states_with_warheads_fas", "tests_total_aca")), 1)
     }
     years = []
     for i, r in enumerate(_read(warheads, ("year", "world_total_inventory", "sum_country_stockpiles")), 1):
         year = _field(warheads, i, "year", int, r["year"])
-        if year not in tests_by_year:
+        if year not in by_year:
             raise ConfigError(f"history file {states}: no row for {year}")
-        armed, tests = tests_by_year[year]
-        years.append(
-            YearRow(
-                year=year,
-                world_inventory=_field(warheads, i, "world_total_inventory", int, r["world_total_inventory"]),
-                military_stockpiles=_field(warheads, i, "sum_country_stockpiles", int, r["sum_country_stockpiles"]),
-                armed_states=armed,
-                tests=tests,
-            )
-        )
-    years.sort(key=lambda y: y.year)
+        inventory = _field(warheads, i, "world_total_inventory", _non_negative, r["world_total_inventory"])
+        stockpiles = _field(warheads, i, "sum_country_stockpiles", _non_negative, r["sum_country_stockpiles"])
+        years.append(YearRow(year, inventory, stockpiles, *by_year[year]))
+    return tuple(sorted(years, key=lambda y: y.year))
 
-    events_path = directory / "treaty_events.csv"
+
+def _load_treaty_events(path: Path) -> tuple[TreatyEvent, ...]:
     events = []
-    for i, r in enumerate(_read(events_path, ("short_name", "date", "event", "shock")), 1):
+    for i, r in enumerate(_read(path, ("short_name", "date", "event", "shock")), 1):
         if r["event"] not in TREATY_EVENTS:
-            raise ConfigError(f"history file {events_path}: row {i} has an unknown event {r['event']!r}")
-        shock = _field(events_path, i, "shock", float, r["shock"])
+            raise ConfigError(f"history file {path}: row {i} has an unknown event {r['event']!r}")
+        shock = _field(path, i, "shock", float, r["shock"])
         if not 0 <= shock <= 1:
-            raise ConfigError(f"history file {events_path}: row {i} has a shock outside 0..1")
-        events.append(TreatyEvent(str(r["short_name"]), _field(events_path, i, "date", parse_known_date, r["date"]), str(r["event"]), shock))
+            raise ConfigError(f"history file {path}: row {i} has a shock outside 0..1")
+        events.append(TreatyEvent(str(r["short_name"]), _field(path, i, "date", parse_known_date, r["date"]), str(r["event"]), shock))
+    return tuple(events)
 
-    kinds_path = directory / "crisis_kinds.csv"
+
+def _load_crises(path: Path, kinds_path: Path) -> tuple[Crisis, ...]:
     kinds = {r["name"]: r["kind"] for r in _read(kinds_path, ("name", "kind"))}
-    crises_path = directory / "crises.csv"
     crises = []
-    for i, r in enumerate(_read(crises_path, ("name", "start_date", "end_date", "severity_1to5")), 1):
+    for i, r in enumerate(_read(path, ("name", "start_date", "end_date", "severity_1to5")), 1):
         kind = kinds.get(r["name"])
         if kind not in CRISIS_KINDS:
             raise ConfigError(f"history file {kinds_path}: no known kind for crisis {r['name']!r}")
-        severity = _field(crises_path, i, "severity_1to5", int, r["severity_1to5"])
+        severity = _field(path, i, "severity_1to5", int, r["severity_1to5"])
         if not 1 <= severity <= 5:
-            raise ConfigError(f"history file {crises_path}: row {i} has a severity outside 1..5")
-        crises.append(
-            Crisis(
-                name=str(r["name"]),
-                start=_field(crises_path, i, "start_date", parse_known_date, r["start_date"]),
-                end=_field(crises_path, i, "end_date", parse_known_date, r["end_date"]) if r["end_date"] else None,
-                severity=severity,
-                kind=kind,
-            )
-        )
+            raise ConfigError(f"history file {path}: row {i} has a severity outside 1..5")
+        start = _field(path, i, "start_date", parse_known_date, r["start_date"])
+        end = _field(path, i, "end_date", parse_known_date, r["end_date"]) if r["end_date"] else None
+        crises.append(Crisis(str(r["name"]), start, end, severity, str(kind)))
+    return tuple(crises)
 
+
+def load_record(directory: Path = HISTORY_DIR) -> HistoricalRecord:
+    """Load and validate the record; ConfigError naming the file and row of any bad value."""
     tests_path = directory / "nuclear_first_tests.csv"
-    first_tests = tuple(
-        sorted(
-            _field(tests_path, i, "first_test_date", parse_known_date, r["first_test_date"])
-            for i, r in enumerate(_read(tests_path, ("first_test_date",)), 1)
-            if r["first_test_date"]
-        )
+    first_tests = sorted(
+        _field(tests_path, i, "first_test_date", parse_known_date, r["first_test_date"])
+        for i, r in enumerate(_read(tests_path, ("first_test_date",)), 1)
+        if r["first_test_date"]
     )
-    return HistoricalRecord(tuple(years), tuple(events), tuple(crises), first_tests)
+    return HistoricalRecord(
+        years=_load_years(directory),
+        treaty_events=_load_treaty_events(directory / "treaty_events.csv"),
+        crises=_load_crises(directory / "crises.csv", directory / "crisis_kinds.csv"),
+        first_tests=tuple(first_tests),
+    )
 
 
 def load_bulletin_settings(path: Path = HISTORY_DIR / "doomsday_clock_history.csv") -> list[BulletinSetting]:
@@ -185,11 +193,6 @@ def load_bulletin_settings(path: Path = HISTORY_DIR / "doomsday_clock_history.cs
     settings = []
     for i, r in enumerate(_read(path, ("year", "seconds", "announced")), 1):
         year = _field(path, i, "year", int, r["year"])
-        # The announcement is known on its first day: a month-only date counts from the 1st.
-        announced = (
-            _field(path, i, "announced", date.fromisoformat, r["announced"] if len(r["announced"]) == 10 else f"{r['announced']}-01")
-            if r["announced"]
-            else date(year, 1, 1)
-        )
+        announced = _field(path, i, "announced", _first_day, r["announced"]) if r["announced"] else date(year, 1, 1)
         settings.append(BulletinSetting(year, _field(path, i, "seconds", int, r["seconds"]), announced))
     return settings
