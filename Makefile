@@ -15,10 +15,11 @@ assess: $(STAMP)  ## run one assessment on the bundled offline snapshot
 test: $(STAMP)  ## run the whole test suite (pytest exit code 5, "no tests ran", fails too)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, then whole assessments
+bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, whole assessments, 12 at once on a worker
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
 	$(BIN)/python benchmarks/claude_cost.py
 	$(BIN)/python benchmarks/run_assessment.py
+	JOSHUA_CONCURRENT_RUNS=12 $(BIN)/python -m pytest tests/test_deployments.py -k concurrent -s -q -p no:cacheprovider
 
 install: $(STAMP)
 

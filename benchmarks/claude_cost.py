@@ -10,17 +10,15 @@ the price table. A rerun within the cache TTL is shown to cost nothing.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
 
-import anthropic
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from joshua.analyze.budget import Budget  # noqa: E402
-from joshua.analyze.cache import ReplyCache  # noqa: E402
-from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude  # noqa: E402
+from joshua.analyze.claude import analyze_with_claude  # noqa: E402
+from joshua.analyze.stage import open_session  # noqa: E402
 from joshua.settings import load_settings  # noqa: E402
 from joshua.simulate import sample_articles  # noqa: E402
 from tests.fake_anthropic import FakeAnthropic  # noqa: E402
@@ -38,9 +36,8 @@ def main() -> None:
         runs = (("consensus 1", 1, "c1"), ("consensus 3", 3, "c3"), ("consensus 1, rerun within TTL", 1, "c1"))
         for label, consensus, cache_name in runs:
             with FakeAnthropic() as fake:
-                client = anthropic.Anthropic(api_key="sk-fake", base_url=fake.base_url, max_retries=claude.max_retries)
-                cache = ReplyCache(Path(scratch) / cache_name, claude.cache_ttl_hours)
-                session = ClaudeSession(client, claude, Budget(claude, 0.0), cache, CircuitBreaker(2))
+                os.environ["ANTHROPIC_BASE_URL"] = fake.base_url  # the SDK finds the local fake as it would a gateway
+                session = open_session(claude, "sk-fake", 0.0, Path(scratch) / cache_name)
                 analyze_with_claude(
                     articles,
                     as_of,

@@ -1,4 +1,8 @@
-"""The nuclear-risk assessment flow: collect → curate → analyze → score → store → report."""
+"""The nuclear-risk assessment flow: collect → curate → analyze → score → store → report.
+
+Data flows one way: the run's context and inputs are fixed once; history is read once and handed
+to the stages that need it; each stage returns a small typed result the next one takes.
+"""
 
 from prefect import flow
 
@@ -12,7 +16,7 @@ from tasks.collect import check_collection
 from tasks.curate import curate_articles
 from tasks.notify import notify_assessment, notify_failure
 from tasks.report import publish_stage_table, report_assessment
-from tasks.run import commit_assessment_run, fail_assessment_run, open_assessment_run
+from tasks.run import commit_assessment_run, fail_assessment_run, open_assessment_run, read_history
 from tasks.score import score_assessment
 from tasks.store import store_assessment
 
@@ -20,24 +24,34 @@ from tasks.store import store_assessment
 @flow(name=FLOW_NAME, timeout_seconds=600)
 def assess(params: AssessmentParams = AssessmentParams()) -> RunSummary:
     """Collect, curate, analyze, score, store and report one nuclear-risk assessment."""
-    run = open_assessment_run(params)
-    timer, collection = StageTimer(), Collection(outcomes=[])
+    run, inputs = open_assessment_run(params)
+    settings, setup = inputs.settings, inputs.analyzer
+    timer, collection = StageTimer(), Collection(outcomes=[], skipped=inputs.skipped)
     try:
-        collection = timer.run("collect", collect_all, run)
-        check_collection(run, collection.outcomes)
-        curated = timer.run("curate", curate_articles, run, collection)
-        analysis = timer.run("analyze", analyze_articles, run, curated)
-        assessment = timer.run("score", score_assessment, run, analysis, collection)
-        timer.run("store", store_assessment, run, assessment)
-        report_path, evidence = timer.run("report", report_assessment, run, assessment, collection, timer.stages)
-        commit_assessment_run(run, timer.stages, collection.outcomes, analysis)
+        history = read_history(run)
+        collection = timer.run("collect", collect_all, run, inputs)
+        check_collection(collection, inputs.min_sources)
+        curated = timer.run(
+            "curate", curate_articles, run, collection, inputs.declared, inputs.lexicon, settings.curate,
+            settings.collect.max_text_chars,
+        )
+        analysis = timer.run("analyze", analyze_articles, run, curated, setup, settings, inputs.use_cache, history)
+        assessment = timer.run(
+            "score", score_assessment, run, analysis, collection, history, settings.risk, inputs.data_label,
+            inputs.sample_data,
+        )
+        stored = timer.run("store", store_assessment, run, assessment)
+        report = timer.run("report", report_assessment, run, assessment, stored, collection, timer.stages, settings.risk)
+        commit_assessment_run(run, setup.name, inputs.data_label, timer.stages, collection, analysis)
         publish_stage_table(run, timer.stages)
     except Exception as exc:
-        fail_assessment_run(run, timer.stages, collection.outcomes, f"{type(exc).__name__}: {exc}")
-        notify_failure(run, f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        fail_assessment_run(run, setup.name, inputs.data_label, timer.stages, collection, error)
+        notify_failure(run, error, settings.notifications)
         raise
-    notify_assessment(run, assessment, collection)
-    return run_summary(run, analysis, assessment, timer.stages, collection.outcomes, report_path, evidence)
+    previous_band = history.bands[-1] if history.bands else None
+    notify_assessment(run, assessment, previous_band, collection, settings.notifications)
+    return run_summary(run, analysis, assessment, timer.stages, collection.everything, report.path, report.evidence)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,9 +68,9 @@ def _data_dir(path: Path) -> Check:
 
 
 def _lake(settings: Settings) -> list[Check]:
-    catalog = settings.data_dir / "joshua.duckdb"
+    catalog = settings.paths.catalog
     try:
-        with connect_lake(settings.data_dir / "lake") as con:
+        with connect_lake(settings.paths.lake) as con:
             runs, completed = con.execute(RUN_COUNTS_SQL).fetchone()
             sources = con.execute(SOURCE_HEALTH_SQL).fetchall()
     except duckdb.Error as exc:
@@ -109,8 +108,7 @@ def _credentials(settings: Settings) -> Check:
         present.append("ANTHROPIC_API_KEY set")
     if settings.claude.secret_block:
         present.append(f"Prefect Secret block {settings.claude.secret_block!r} configured")
-    if os.environ.get("NEWSAPI_KEY"):
-        present.append("NEWSAPI_KEY set")
+    present += [f"{name} set" for name, secret in settings.credentials().items() if secret is not None]
     if not present:
         return Check("credentials", "warn", "no Claude key: assessments use the offline heuristic analyzer")
     return Check("credentials", "ok", ", ".join(present))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from joshua.errors import ConfigError
+from joshua.errors import ConfigError, SchemaViolation
 from schemas.tables import TABLES
 
 RUN_ID_PATTERN = re.compile(r"^(\d{8})T(\d{6})Z-[0-9a-f]{6}$")
@@ -62,7 +62,7 @@ def conform(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     schema = TABLES[table]
     missing = [name for name in schema.names() if name not in frame.columns]
     if missing:
-        raise ValueError(f"{table} frame lacks columns {missing}")
+        raise SchemaViolation(table, [f"lacks columns {missing}"])
     return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
 
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol, TypeVar
 
-from schemas.records import StageMetrics
+from schemas.records import StageCounts, StageMetrics
 
 
 class ProgressSink(Protocol):
@@ -24,7 +24,13 @@ class ProgressSink(Protocol):
     def stage_finished(self, metrics: StageMetrics) -> None: ...
 
 
-T = TypeVar("T")
+class StageResult(Protocol):
+    """A stage's typed result: it says what it counted."""
+
+    def metrics(self) -> StageCounts: ...
+
+
+T = TypeVar("T", bound=StageResult)
 
 _sink: ContextVar[ProgressSink | None] = ContextVar("joshua_progress_sink", default=None)
 
@@ -62,8 +68,8 @@ class StageTimer:
                 sink.stage_finished(metrics)
 
     def run(self, name: str, function: Callable[..., T], *args: object) -> T:
-        """Run one stage's function, timed, counting its result's items in and out."""
+        """Run one stage's function, timed, recording what its result counted."""
         with self.stage(name) as metrics:
             result = function(*args)
-            metrics.count(result)
+            metrics.record(result.metrics())
         return result

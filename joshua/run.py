@@ -1,4 +1,4 @@
-"""A run's context: its id, clock, paths, data source and analyzer, fixed once at the start."""
+"""A run's context (id, clock, paths) and its inputs (data, sources, lexicon, analyzer), fixed once at the start."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from joshua.analyze import resolve_analyzer
+from joshua.analyze import AnalyzerSetup, resolve_analyzer
 from joshua.collect.endpoints import source_requests
 from joshua.collect.snapshot import Snapshot, load_snapshot
-from joshua.curate.lexicon import load_lexicon
+from joshua.curate.lexicon import Lexicon, load_lexicon
 from joshua.lake import new_run_id, run_date
-from joshua.settings import Settings
+from joshua.settings import RunPaths, Settings
 from joshua.sources import load_sources
 from schemas.records import (
     Analysis,
@@ -30,51 +30,38 @@ COLLECTION_FLOW_NAME = "nuclear-risk-collection"
 
 
 class RunContext(BaseModel):
-    """What every stage of one run needs to know."""
+    """Who a run is, when it is, and where it writes; stages take everything else as arguments."""
 
     run_id: str
     flow: str = FLOW_NAME
     started_at: datetime
     as_of: datetime
+    paths: RunPaths
+
+
+class RunInputs(BaseModel):
+    """What `open_run` read and decided once: settings, the data to collect, the analyzer.
+
+    The snapshot and the lexicon are parsed here and carried, never read again by a stage.
+    """
+
     settings: Settings
-    snapshot_dir: Path | None
+    snapshot: Snapshot | None
     data_label: str
     sample_data: bool
-    analyzer: str
-    model: str
-    consensus: int
+    analyzer: AnalyzerSetup
     use_cache: bool
     min_sources: int
     declared: list[Source]
     sources: list[Source]
     skipped: list[SourceOutcome]
-    keywords: dict[str, list[str]]
-
-    @property
-    def data_dir(self) -> Path:
-        return self.settings.data_dir
-
-    @property
-    def lake_dir(self) -> Path:
-        return self.data_dir / "lake"
-
-    @property
-    def staging_dir(self) -> Path:
-        return self.data_dir / "staging" / self.run_id
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
-
-    @property
-    def catalog_path(self) -> Path:
-        return self.data_dir / "joshua.duckdb"
+    lexicon: Lexicon
 
 
 def open_run(
     params: AssessmentParams, settings: Settings, now: datetime | None = None, flow: str = FLOW_NAME
-) -> RunContext:
-    """Fix a run's context; a bad snapshot, sources file or analyzer raises ConfigError."""
+) -> tuple[RunContext, RunInputs]:
+    """Fix a run's context and inputs; a bad snapshot, sources file or analyzer raises ConfigError."""
     started_at = now or datetime.now(UTC)
     run_id = params.run_id or new_run_id(started_at)
     run_date(run_id)  # validates a caller-supplied id
@@ -85,21 +72,22 @@ def open_run(
     if analyzer == "claude":
         settings.claude.price(model)  # a model without a price cannot be budgeted: refuse it now
     snapshot = None if params.live else load_snapshot(Path(params.snapshot or settings.sample_snapshot))
-    keywords = load_lexicon(settings.lexicon_file).keywords
-    reasons = {source.id: why_skipped(source, snapshot, settings, keywords) for source in sources}
-    return RunContext(
+    lexicon = load_lexicon(settings.lexicon_file)
+    reasons = {source.id: why_skipped(source, snapshot, settings, lexicon.keywords) for source in sources}
+    run = RunContext(
         run_id=run_id,
         flow=flow,
         started_at=started_at,
         # Replays are judged as of the recording, so the same snapshot always gives the same result.
         as_of=snapshot.info.recorded_at if snapshot else started_at,
+        paths=settings.paths.for_run(run_id),
+    )
+    inputs = RunInputs(
         settings=settings,
-        snapshot_dir=snapshot.directory if snapshot else None,
+        snapshot=snapshot,
         data_label=snapshot.label if snapshot else f"live collection at {started_at:%Y-%m-%d %H:%M} UTC",
         sample_data=snapshot.info.sample if snapshot else False,
-        analyzer=analyzer,
-        model=model,
-        consensus=params.consensus or settings.claude.consensus,
+        analyzer=AnalyzerSetup(name=analyzer, model=model, consensus=params.consensus or settings.claude.consensus),
         use_cache=params.use_cache,
         min_sources=params.min_sources or settings.collect.min_sources,
         declared=sources,
@@ -109,8 +97,9 @@ def open_run(
             for source_id, reason in reasons.items()
             if reason is not None
         ],
-        keywords=keywords,
+        lexicon=lexicon,
     )
+    return run, inputs
 
 
 def why_skipped(source: Source, snapshot: Snapshot | None, settings: Settings, keywords: dict[str, list[str]]) -> str | None:
@@ -143,7 +132,7 @@ def run_summary(
         status="completed",
         assessment=assessment,
         stages=stages,
-        sources=[*outcomes, *run.skipped],
+        sources=list(outcomes),
         evidence=evidence,
         fallback_reason=analysis.fallback_reason,
         claude_calls=analysis.calls,
@@ -151,6 +140,6 @@ def run_summary(
         tokens_out=analysis.tokens_out,
         cost_usd=analysis.cost_usd,
         report_path=str(report_path),
-        lake_path=str(run.lake_dir),
-        catalog_path=str(run.catalog_path),
+        lake_path=str(run.paths.lake),
+        catalog_path=str(run.paths.catalog),
     )

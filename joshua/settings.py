@@ -161,6 +161,37 @@ class RiskSettings(BaseModel):
         return self
 
 
+class RunPaths(BaseModel):
+    """Where runs write: the lake, staging, reports, caches and the DuckDB catalog.
+
+    `Settings.paths` gives the layout of a data directory (staging is the root of every run's
+    staging area); `for_run` narrows staging to one run's own directory.
+    """
+
+    model_config = {"frozen": True}
+
+    lake: Path
+    staging: Path
+    reports: Path
+    cache: Path
+    catalog: Path
+
+    @classmethod
+    def under(cls, data_dir: Path) -> RunPaths:
+        """The layout of a data directory."""
+        return cls(
+            lake=data_dir / "lake",
+            staging=data_dir / "staging",
+            reports=data_dir / "reports",
+            cache=data_dir / "cache",
+            catalog=data_dir / "joshua.duckdb",
+        )
+
+    def for_run(self, run_id: str) -> RunPaths:
+        """The same layout with staging narrowed to one run's directory."""
+        return self.model_copy(update={"staging": self.staging / run_id})
+
+
 class Settings(BaseSettings):
     """Everything a run needs to know, from defaults, joshua.toml and JOSHUA_* variables."""
 
@@ -198,10 +229,22 @@ class Settings(BaseSettings):
         config_file = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file))
 
+    @property
+    def paths(self) -> RunPaths:
+        """The data directory's layout (lake, staging root, reports, caches, catalog)."""
+        return RunPaths.under(self.data_dir)
+
+    def credentials(self) -> dict[str, SecretStr | None]:
+        """The source credentials, by the environment variable that names them."""
+        return {"NEWSAPI_KEY": self.newsapi_key, "X_BEARER_TOKEN": self.x_bearer_token}
+
+    def credential_secret(self, name: str | None) -> SecretStr | None:
+        """A source's credential, still a secret (what tasks receive), or None."""
+        return self.credentials().get(name) if name else None
 
     def credential(self, name: str) -> str | None:
         """The value of a source's credential (named by its environment variable), or None."""
-        secret = {"NEWSAPI_KEY": self.newsapi_key, "X_BEARER_TOKEN": self.x_bearer_token}.get(name)
+        secret = self.credential_secret(name)
         return secret.get_secret_value() if secret else None
 
 

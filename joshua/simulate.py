@@ -83,7 +83,7 @@ def apply_scenario(ratings: list[FactorRating], scenario: Scenario) -> list[Fact
 
 def latest_ratings(settings: Settings) -> tuple[list[FactorRating], str] | None:
     """The factor ratings of the latest committed assessment and a label, or None with no assessment."""
-    with connect_lake(settings.data_dir / "lake") as con:
+    with connect_lake(settings.paths.lake) as con:
         rows = con.execute(LATEST_FACTORS_SQL).fetchall()
     if not rows:
         return None

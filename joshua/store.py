@@ -8,13 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
+from pydantic import BaseModel
 
 from joshua.catalog import build_catalog, connect_lake
-from joshua.lake import conform, discard, publish, table_path, write_parquet_atomic
+from joshua.lake import conform, discard, has_files, publish, run_files, table_path, write_parquet_atomic
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
-from schemas.records import Analysis, Assessment, SourceOutcome, StageMetrics
+from schemas.records import Analysis, Assessment, SourceOutcome, StageCounts, StageMetrics
 from schemas.tables import STAGES, TABLES
 
 HISTORY_TABLES = frozenset({"assessments", "risk_factors"})
@@ -24,10 +25,12 @@ FROM assessments
 WHERE run_id <> $run_id
 ORDER BY assessed_at
 """
+# Factors of exactly the assessments the first query returned: a run committing between the two
+# queries must not add factor rows for an assessment the history does not hold.
 FACTOR_HISTORY_SQL = """
-SELECT f.assessment_id, f.category, avg(f.value) AS value
-FROM risk_factors f JOIN assessments a USING (assessment_id)
-WHERE a.run_id <> $run_id
+SELECT assessment_id, category, avg(value) AS value
+FROM risk_factors
+WHERE list_contains($assessment_ids, assessment_id)
 GROUP BY ALL
 """
 
@@ -38,17 +41,31 @@ WHERE started_at >= date_trunc('month', $now::TIMESTAMPTZ) AND run_id <> $run_id
 """
 
 
+class StoreResult(BaseModel):
+    """The files a run published into the lake."""
+
+    staged: int
+    published: list[Path]
+
+    def path_of(self, table: str) -> Path:
+        """The published file of a table (one per run for every table but raw_items and signals)."""
+        return next(path for path in self.published if path.parts[-3] == table or path.parts[-4] == table)
+
+    def metrics(self) -> StageCounts:
+        return StageCounts(items_in=self.staged, items_out=len(self.published))
+
+
 def month_to_date_spend(run: RunContext) -> float:
     """Dollars spent on Claude this calendar month by earlier runs, failed ones included."""
-    with connect_lake(run.lake_dir, only=frozenset()) as con:
+    with connect_lake(run.paths.lake, only=frozenset()) as con:
         return float(con.execute(MONTH_SPEND_SQL, {"now": run.started_at, "run_id": run.run_id}).fetchone()[0])
 
 
 def load_history(run: RunContext) -> History:
     """The earlier committed assessments (this run's id excluded), oldest first."""
-    with connect_lake(run.lake_dir, only=HISTORY_TABLES) as con:
+    with connect_lake(run.paths.lake, only=HISTORY_TABLES) as con:
         rows = con.execute(HISTORY_SQL, {"run_id": run.run_id}).fetchall()
-        factor_rows = con.execute(FACTOR_HISTORY_SQL, {"run_id": run.run_id}).fetchall()
+        factor_rows = con.execute(FACTOR_HISTORY_SQL, {"assessment_ids": [row[0] for row in rows]}).fetchall()
     order = {row[0]: position for position, row in enumerate(rows)}
     factor_values: dict[str, list[float]] = {}
     for assessment, category, value in factor_rows:
@@ -66,7 +83,7 @@ def load_history(run: RunContext) -> History:
 
 def stage_assessment(run: RunContext, assessment: Assessment) -> None:
     """Write the assessment, its factors and its alerts into the run's staging area."""
-    stage_assessment_rows(run.staging_dir, assessment)
+    stage_assessment_rows(run.paths.staging, assessment)
 
 
 def stage_assessment_rows(staging_dir: Path, assessment: Assessment) -> None:
@@ -105,9 +122,10 @@ def stage_assessment_rows(staging_dir: Path, assessment: Assessment) -> None:
     write_parquet_atomic(conform(alerts, "alerts"), table_path(staging_dir, "alerts", run_id))
 
 
-def publish_run(run: RunContext) -> int:
-    """Move the run's staged files into the lake; returns how many files landed."""
-    return len(publish(run.staging_dir, run.lake_dir, run.run_id))
+def publish_run(run: RunContext) -> StoreResult:
+    """Move the run's staged files into the lake; returns where they landed."""
+    staged = len(list(run_files(run.paths.staging, run.run_id)))
+    return StoreResult(staged=staged, published=publish(run.paths.staging, run.paths.lake, run.run_id))
 
 
 def run_record(
@@ -115,24 +133,26 @@ def run_record(
     *,
     status: str,
     ended_at: datetime,
+    analyzer: str,
+    data_label: str,
     stages: Sequence[StageMetrics],
     outcomes: Sequence[SourceOutcome],
     errors: Sequence[str],
     analysis: Analysis | None = None,
 ) -> pl.DataFrame:
-    """The run's one `runs` row; `analysis` carries the Claude accounting when there was one."""
+    """The run's one `runs` row; `outcomes` include skipped sources; `analysis` carries the Claude
+    accounting when there was one."""
     a = analysis or Analysis(analyzer="heuristic", factors=[], executive_summary="", articles_considered=0)
     by_stage = {metrics.stage: metrics for metrics in stages}
-    outcomes = [*outcomes, *run.skipped]
     row = {
         "run_id": run.run_id,
         "flow": run.flow,
         "started_at": run.started_at,
         "ended_at": ended_at,
         "status": status,
-        "analyzer": a.analyzer if analysis else run.analyzer,
+        "analyzer": a.analyzer if analysis else analyzer,
         "model": a.model,
-        "data_label": run.data_label,
+        "data_label": data_label,
         "sources_ok": sum(o.status == "ok" for o in outcomes),
         "sources_failed": sum(o.status == "failed" for o in outcomes),
         "sources_skipped": sum(o.status == "skipped" for o in outcomes),
@@ -162,23 +182,29 @@ def run_record(
 
 def commit_run(run: RunContext, record: pl.DataFrame) -> None:
     """Write the `runs` row (the commit point readers wait for), then refresh the catalog."""
-    write_parquet_atomic(record, table_path(run.lake_dir, "runs", run.run_id))
-    build_catalog(run.lake_dir, run.catalog_path)
+    write_parquet_atomic(record, table_path(run.paths.lake, "runs", run.run_id))
+    build_catalog(run.paths.lake, run.paths.catalog)
 
 
 def abandon_run(run: RunContext, record: pl.DataFrame) -> None:
     """Drop a failed run's staged files and commit its `runs` row with status `failed`."""
-    discard(run.staging_dir)
+    discard(run.paths.staging)
     commit_run(run, record)
 
 
 def record_deliveries(run: RunContext, deliveries: Sequence[Delivery], sent_at: datetime) -> None:
-    """Append a run's notification deliveries to the lake's log and refresh the catalog."""
+    """Append a run's notification deliveries to the lake's log.
+
+    The catalog's views glob the lake, so the new file shows at once; only the table's first file
+    needs a rebuild (its view was an empty relation until then).
+    """
     if not deliveries:
         return
     frame = pl.DataFrame(
         [{"run_id": run.run_id, "event_id": d.event_id, "sent_at": sent_at, **d.__dict__} for d in deliveries],
         schema=TABLES["notifications"],
     )
-    write_parquet_atomic(frame, table_path(run.lake_dir, "notifications", run.run_id))
-    build_catalog(run.lake_dir, run.catalog_path)
+    first = not has_files(run.paths.lake, "notifications")
+    write_parquet_atomic(frame, table_path(run.paths.lake, "notifications", run.run_id))
+    if first:
+        build_catalog(run.paths.lake, run.paths.catalog)

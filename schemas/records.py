@@ -120,6 +120,9 @@ class SourceOutcome(BaseModel):
     bytes: int = Field(default=0, description="body bytes received over the network")
     seconds: float = 0.0
     error: str | None = None
+    error_type: str | None = Field(
+        default=None, description="class of the first error: FetchError or ParseError (joshua.errors)"
+    )
     path: str | None = None
     fetches: int = Field(default=0, description="URLs the source needed")
     requests: int = Field(default=0, description="HTTP requests sent, retries included")
@@ -137,6 +140,19 @@ class FactorRating(BaseModel):
     confidence: ConfidenceLevel
     evidence: list[str] = Field(default_factory=list)
     reasoning: str
+
+
+class StageCounts(BaseModel):
+    """What a stage's result counts: items in and out, and Claude's calls, tokens and cost."""
+
+    items_in: int = 0
+    items_out: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_hits: int = 0
 
 
 class Analysis(BaseModel):
@@ -160,13 +176,17 @@ class Analysis(BaseModel):
     fallback_reason: str | None = None  # why Claude was asked but the heuristic answered
     change_explanation: str | None = None  # what moved since the previous assessment, in plain words
 
-    @property
-    def items_in(self) -> int:
-        return self.articles_considered
-
-    @property
-    def items_out(self) -> int:
-        return len(self.factors)
+    def metrics(self) -> StageCounts:
+        return StageCounts(
+            items_in=self.articles_considered,
+            items_out=len(self.factors),
+            tokens=self.tokens_in + self.tokens_out,
+            cost_usd=self.cost_usd,
+            calls=self.calls,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            cache_hits=self.cache_hits,
+        )
 
 
 class ScoredFactor(BaseModel):
@@ -250,39 +270,20 @@ class Assessment(BaseModel):
     correlations: list[str] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
 
-    @property
-    def items_in(self) -> int:
-        return len(self.factors)
-
-    @property
-    def items_out(self) -> int:
-        return 1
+    def metrics(self) -> StageCounts:
+        return StageCounts(items_in=len(self.factors), items_out=1)
 
 
-class StageMetrics(BaseModel):
+class StageMetrics(StageCounts):
     """Timing and volume of one pipeline stage."""
 
     stage: str
     seconds: float
-    items_in: int = 0
-    items_out: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
-    calls: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_hits: int = 0
 
-    def count(self, result: object) -> None:
-        """Take items in and out (and Claude's calls, tokens and cost, when present) from a stage's result."""
-        self.items_in = getattr(result, "items_in", 0)
-        self.items_out = getattr(result, "items_out", 0)
-        self.tokens = getattr(result, "tokens_in", 0) + getattr(result, "tokens_out", 0)
-        self.cost_usd = getattr(result, "cost_usd", 0.0)
-        self.calls = getattr(result, "calls", 0)
-        self.cache_read_tokens = getattr(result, "cache_read_tokens", 0)
-        self.cache_write_tokens = getattr(result, "cache_write_tokens", 0)
-        self.cache_hits = getattr(result, "cache_hits", 0)
+    def record(self, counts: StageCounts) -> None:
+        """Take a stage result's counts (its `metrics()`)."""
+        for name in StageCounts.model_fields:
+            setattr(self, name, getattr(counts, name))
 
 
 class CollectionParams(BaseModel):

@@ -9,13 +9,14 @@ from prefect.cache_policies import NO_CACHE
 from joshua import sidecar
 from joshua.catalog import connect_lake
 from joshua.collect.collector import Collection
-from joshua.lake import table_path
-from joshua.reporting.data import load_evidence, run_report_data
+from joshua.reporting.data import ReportResult, load_evidence, run_report_data
 from joshua.reporting.markdown import summary_markdown
 from joshua.reporting.text import stage_rows
 from joshua.reporting.write import write_report
 from joshua.run import RunContext
-from schemas.records import Assessment, EvidenceRef, StageMetrics
+from joshua.settings import RiskSettings
+from joshua.store import StoreResult
+from schemas.records import Assessment, StageMetrics
 
 REPORT_ARTIFACT_KEY = "nuclear-risk-assessment"
 REPORT_LINK_KEY = "nuclear-risk-assessment-report"
@@ -24,18 +25,23 @@ STAGES_ARTIFACT_KEY = "nuclear-risk-assessment-stages"
 
 @task(cache_policy=NO_CACHE)
 def report_assessment(
-    run: RunContext, assessment: Assessment, collection: Collection, stages: list[StageMetrics]
-) -> tuple[Path, dict[str, EvidenceRef]]:
+    run: RunContext,
+    assessment: Assessment,
+    stored: StoreResult,
+    collection: Collection,
+    stages: list[StageMetrics],
+    risk: RiskSettings,
+) -> ReportResult:
     """Write the Markdown, HTML and JSON reports; publish the summary and a link to the HTML."""
-    evidence = load_evidence(table_path(run.lake_dir, "articles", run.run_id), assessment)
-    with connect_lake(run.lake_dir, only=frozenset({"assessments", "risk_factors", "alerts", "calibration"})) as con:
-        data = run_report_data(con, assessment, evidence, [*collection.outcomes, *run.skipped], stages)
-    paths = sidecar.call(write_report, data, run.reports_dir, run.settings.risk)  # charts render in the sidecar
+    evidence = load_evidence(stored.path_of("articles"), assessment)
+    with connect_lake(run.paths.lake, only=frozenset({"assessments", "risk_factors", "alerts", "calibration"})) as con:
+        data = run_report_data(con, assessment, evidence, collection.everything, stages)
+    paths = sidecar.call(write_report, data, run.paths.reports, risk)  # charts render in the sidecar
     create_markdown_artifact(key=REPORT_ARTIFACT_KEY, markdown=summary_markdown(data), description=f"Run {run.run_id}")
     create_link_artifact(
         key=REPORT_LINK_KEY, link=paths["html"].resolve().as_uri(), link_text="HTML report", description=f"Run {run.run_id}"
     )
-    return paths["md"], evidence
+    return ReportResult(files=paths, evidence=evidence)
 
 
 @task(cache_policy=NO_CACHE)

@@ -5,32 +5,38 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from joshua.collect.collector import Collection
 from joshua.calibration import load_clock
-from joshua.risk.assess import build_assessment
+from joshua.collect.collector import Collection
+from joshua.risk.assess import History, build_assessment
 from joshua.run import RunContext
-from joshua.store import load_history
+from joshua.settings import RiskSettings
 from joshua.structural.analyzer import structural_level
 from joshua.structural.history import load_record
 from schemas.records import Analysis, Assessment
 
 
 @task(cache_policy=NO_CACHE)
-def score_assessment(run: RunContext, analysis: Analysis, collection: Collection) -> Assessment:
+def score_assessment(
+    run: RunContext,
+    analysis: Analysis,
+    collection: Collection,
+    history: History,
+    risk: RiskSettings,
+    data_label: str,
+    sample_data: bool,
+) -> Assessment:
     """Run the risk engine: score anchored on the structural level, interval, P(use), trend, alerts."""
     return build_assessment(
         analysis,
         run_id=run.run_id,
         assessed_at=datetime.now(UTC),
         as_of=run.as_of,
-        risk=run.settings.risk,
+        risk=risk,
         sources_ok=collection.succeeded,
         sources_failed=collection.failed,
-        history=load_history(run),
-        data_label=run.data_label,
-        sample_data=run.sample_data,
-        structural=structural_level(
-            load_record(), run.as_of.date(), run.settings.risk.weights, run.settings.risk.mc_iterations
-        ),
+        history=history,
+        data_label=data_label,
+        sample_data=sample_data,
+        structural=structural_level(load_record(), run.as_of.date(), risk.weights, risk.mc_iterations),
         clock=load_clock(),
     )

@@ -8,14 +8,18 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-import json  # noqa: E402
 import shutil  # noqa: E402
 import tomllib  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
+from uuid import UUID  # noqa: E402
 
 import pytest  # noqa: E402
 
+from joshua.collect.snapshot import SnapshotRecorder  # noqa: E402
+from schemas.records import AssessmentParams, RunSummary  # noqa: E402
 from joshua.settings import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 from joshua.sources import load_sources  # noqa: E402
 
@@ -40,6 +44,25 @@ def prefect_server() -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True)
+class SampleRun:
+    """One completed assessment of the bundled sample: where it wrote, what it returned."""
+
+    data_dir: Path
+    summary: RunSummary
+    flow_run_id: UUID
+
+
+@pytest.fixture(scope="module")
+def sample_run(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
+    """The bundled sample assessed once on a fresh data directory, shared by a module's tests."""
+    from flows.assessment import assess
+
+    data_dir = tmp_path_factory.mktemp("sample-run") / "data"
+    state = assess(AssessmentParams(data_dir=str(data_dir)), return_state=True)
+    return SampleRun(data_dir, state.result(), state.state_details.flow_run_id)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """An empty data directory for one test."""
@@ -62,38 +85,30 @@ def sample_body(source_id: str) -> bytes:
 
 
 SnapshotFactory = Callable[[dict[str, dict]], Path]
+RECORDED_AT = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+FETCHED_AT = datetime(2026, 11, 26, 6, 0, 1, tzinfo=UTC)
+
+
+def write_snapshot(directory: Path, responses: dict[str, dict], name: str = "test") -> Path:
+    """A snapshot written by the real recorder: {source_id: {"body", "status", "headers"} or {"error"}},
+    each answering the source's configured URL."""
+    recorder = SnapshotRecorder(directory, name)
+    for source_id, spec in responses.items():
+        url = str(SOURCES[source_id].url)
+        if "error" in spec:
+            recorder.record_failure(source_id, url, spec["error"], FETCHED_AT)
+        else:
+            recorder.record(source_id, url, spec.get("status", 200), spec.get("headers", {}), spec["body"], FETCHED_AT)
+    recorder.write_manifest(RECORDED_AT)
+    return directory
 
 
 @pytest.fixture
 def make_snapshot(tmp_path: Path) -> SnapshotFactory:
-    """Build a snapshot directory: {source_id: {"body": bytes, "status": int, "error": str, "headers": dict}}."""
+    """Build a snapshot directory under the test's tmp_path (see `write_snapshot`)."""
 
     def build(responses: dict[str, dict], name: str = "test") -> Path:
-        directory = tmp_path / f"snapshot-{name}"
-        (directory / "bodies").mkdir(parents=True)
-        lines = [
-            "[snapshot]",
-            f'name = "{name}"',
-            "sample = false",
-            'recorded_at = "2026-11-26T06:00:00Z"',
-        ]
-        for source_id, spec in responses.items():
-            lines += [
-                "",
-                "[[responses]]",
-                f'source = "{source_id}"',
-                f'url = "{SOURCES[source_id].url}"',
-                f"status = {spec.get('status', 200)}",
-                'fetched_at = "2026-11-26T06:00:01Z"',
-                *([f'error = "{spec["error"]}"'] if "error" in spec else [f'body = "bodies/{source_id}"']),
-            ]
-            if "headers" in spec:
-                lines.append("[responses.headers]")
-                lines += [f"{header} = {json.dumps(value)}" for header, value in spec["headers"].items()]
-            if "error" not in spec:
-                (directory / "bodies" / source_id).write_bytes(spec["body"])
-        (directory / "snapshot.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return directory
+        return write_snapshot(tmp_path / f"snapshot-{name}", responses, name)
 
     return build
 

@@ -72,7 +72,7 @@ def test_a_rerun_replaces_each_year_and_the_daily_history_ignores_the_reconstruc
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--to", "2999"], "has not begun"), (["--from", "1990", "--to", "1980"], "before first_year")],
+    [(["--to", "2999"], "has not begun"), (["--from", "1990", "--to", "1980"], "is before --from")],
 )
 def test_impossible_years_are_one_line_configuration_errors(data_dir: Path, args, message):
     result = runner.invoke(app, ["backfill", *args, "--data-dir", str(data_dir)])

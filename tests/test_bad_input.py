@@ -28,6 +28,7 @@ from joshua.catalog import connect_lake
 from joshua.collect.collector import SourceFetch, fetch_source
 from joshua.collect.fetch import Fetcher, HttpCache, build_client
 from joshua.curate.pipeline import with_identity
+from joshua.errors import FetchError, ParseError
 from joshua.settings import PROJECT_ROOT, CollectSettings
 from schemas.records import AssessmentParams, Source
 from tests.hostile_server import (
@@ -275,8 +276,11 @@ def test_bad_input_is_a_recorded_source_error(server, tmp_path, name, kind, beha
     assert result.fetched == [] and result.frames == {"raw_items": [], "signals": []}
     assert len(result.errors) == 1, result.errors
     error = result.errors[0]
-    assert error.startswith(f"{name}: ") and re.search(message, error), error
-    assert "root:" not in error  # nothing of /etc/passwd (XXE) leaks into the message either
+    assert type(error) is (FetchError if stage == "fetch" else ParseError), repr(error)
+    assert error.source_id == name and error.url is not None and error.url.startswith(server.base_url)
+    text = str(error)
+    assert text.startswith(f"{name}: ") and re.search(message, text), text
+    assert "root:" not in text  # nothing of /etc/passwd (XXE) leaks into the message either
     assert server.hits(route_path(name, kind)) == hits
     assert_nothing_partial(tmp_path)
     if stage == "fetch":
@@ -288,7 +292,8 @@ def test_a_50_mb_body_stops_at_the_cap_quickly(server, tmp_path):
     started = time.monotonic()
     result = collect(server, "huge", behaviour, cache=HttpCache(tmp_path / "cache"))
     assert time.monotonic() - started < 5
-    assert result.errors == ["huge: body larger than 10000000 bytes (decompressed)"]
+    (error,) = result.errors
+    assert type(error) is FetchError and str(error) == "huge: body larger than 10000000 bytes (decompressed)"
     assert server.hits("/huge") == 1 and not (tmp_path / "cache").exists()
 
 
@@ -299,7 +304,8 @@ def test_a_gzip_bomb_stops_at_the_cap_without_inflating(server, tmp_path):
     behaviour = reply(bomb, content_type=RSS_TYPE, headers={"Content-Encoding": "gzip"})
     result = collect(server, "bomb", behaviour, cache=HttpCache(tmp_path / "cache"))
     peak_growth_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before_kib) / 1024
-    assert result.errors == ["bomb: body larger than 10000000 bytes (decompressed)"]
+    (error,) = result.errors
+    assert type(error) is FetchError and str(error) == "bomb: body larger than 10000000 bytes (decompressed)"
     assert peak_growth_mib < 200, f"max RSS grew by {peak_growth_mib:.0f} MiB"
     assert not (tmp_path / "cache").exists()
 
@@ -312,7 +318,8 @@ def test_an_external_dtd_is_never_fetched_and_no_file_leaks(server):
         '<rss version="2.0"><channel><title>t</title><item><title>&secret;</title></item></channel></rss>'
     ).encode()
     result = collect(server, "external-dtd", feed(body))
-    assert result.errors == ["external-dtd: refused XML (EntitiesForbidden)"]
+    (error,) = result.errors
+    assert type(error) is ParseError and str(error) == "external-dtd: refused XML (EntitiesForbidden)"
     assert server.hits("/evil.dtd") == 0 and rows(result) == []
 
 
@@ -475,13 +482,13 @@ def test_duplicate_guids_are_both_parsed_and_deduplicated_by_identity(server):
 # A real run ------------------------------------------------------------------------------------
 
 GOOD_SOURCES = ("bbc-world", "tass", "reuters-nuclear")  # copies of the bundled sample's bodies
-HOSTILE_SOURCES = {  # source id: (behaviour, what its recorded error must say)
-    "malformed-xml": (feed(MALFORMED), "malformed XML"),
-    "billion-laughs": (feed(LAUGHS), "refused XML (EntitiesForbidden)"),
-    "html-not-feed": (reply(HTML_PAGE, content_type="text/html"), "got an HTML page"),
-    "unavailable": (reply(b"down", status=503), "HTTP 503"),
-    "connection-reset": (reset, "(after 2 attempts)"),
-    "never-answers": (hang, "timed out after 1 s"),
+HOSTILE_SOURCES = {  # source id: (behaviour, the type of its recorded error, what the message must say)
+    "malformed-xml": (feed(MALFORMED), "ParseError", "malformed XML"),
+    "billion-laughs": (feed(LAUGHS), "ParseError", "refused XML (EntitiesForbidden)"),
+    "html-not-feed": (reply(HTML_PAGE, content_type="text/html"), "ParseError", "got an HTML page"),
+    "unavailable": (reply(b"down", status=503), "FetchError", "HTTP 503"),
+    "connection-reset": (reset, "FetchError", "(after 2 attempts)"),
+    "never-answers": (hang, "FetchError", "timed out after 1 s"),
 }
 
 
@@ -492,7 +499,7 @@ def test_a_live_run_against_hostile_sources_completes_and_records_each_failure(s
     entries = []
     for source_id in GOOD_SOURCES:
         server.route(f"/{source_id}", reply((SAMPLE_BODIES / f"{source_id}.xml").read_bytes(), content_type=RSS_TYPE))
-    for source_id, (behaviour, _) in HOSTILE_SOURCES.items():
+    for source_id, (behaviour, _, _) in HOSTILE_SOURCES.items():
         server.route(f"/{source_id}", behaviour)
     for source_id in (*GOOD_SOURCES, *HOSTILE_SOURCES):
         entries.append(
@@ -512,8 +519,9 @@ def test_a_live_run_against_hostile_sources_completes_and_records_each_failure(s
     outcomes = {outcome.source_id: outcome for outcome in summary.sources}
     assert {source_id for source_id, outcome in outcomes.items() if outcome.status == "ok"} == set(GOOD_SOURCES)
     assert all(outcomes[source_id].items > 0 for source_id in GOOD_SOURCES)
-    for source_id, (_, message) in HOSTILE_SOURCES.items():
+    for source_id, (_, error_type, message) in HOSTILE_SOURCES.items():
         assert outcomes[source_id].status == "failed", source_id
+        assert outcomes[source_id].error_type == error_type, source_id
         assert outcomes[source_id].error.startswith(f"{source_id}: ") and message in outcomes[source_id].error
 
     lake = connect_lake(data_dir / "lake")
@@ -522,8 +530,12 @@ def test_a_live_run_against_hostile_sources_completes_and_records_each_failure(s
     finally:
         lake.close()
     in_lake = {entry["source_id"]: entry for entry in recorded}
-    for source_id, (_, message) in HOSTILE_SOURCES.items():
+    for source_id, (_, error_type, message) in HOSTILE_SOURCES.items():
         assert in_lake[source_id]["status"] == "failed" and message in in_lake[source_id]["error"]
+        assert in_lake[source_id]["error_type"] == error_type
+    with connect_lake(data_dir / "lake") as con:  # the sources table carries the type too
+        kinds = dict(con.execute("SELECT source_id, error_type FROM sources WHERE status = 'failed'").fetchall())
+    assert kinds == {source_id: error_type for source_id, (_, error_type, _) in HOSTILE_SOURCES.items()}
     assert {source_id for source_id, entry in in_lake.items() if entry["status"] == "ok"} == set(GOOD_SOURCES)
 
     staging = data_dir / "staging"

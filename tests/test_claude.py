@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import anthropic
 import polars as pl
 import pytest
 
-from joshua.analyze.budget import Budget, Usage, cost_usd
-from joshua.analyze.cache import ReplyCache
-from joshua.analyze.claude import CircuitBreaker, ClaudeSession, analyze_with_claude, build_request, parse_reply
+from joshua.analyze.budget import Usage, cost_usd
+from joshua.analyze.claude import ClaudeSession, analyze_with_claude, build_request, parse_reply
 from joshua.analyze.evidence import rank_evidence, select_evidence
 from joshua.analyze.prompt import evidence_block, system_blocks
-from joshua.errors import AnalysisError, BudgetExceeded
+from joshua.analyze.stage import open_session
+from joshua.errors import BudgetExceeded, CircuitOpen, ClaudeRefused, ClaudeUnavailable, InvalidReply
 from joshua.reference import load_reference
-from joshua.settings import ClaudeSettings, load_settings
+from joshua.settings import load_settings
 from joshua.simulate import sample_articles
 from schemas.records import Category, ConfidenceLevel
 from tests.fake_anthropic import FakeAnthropic, assessment_input, error
@@ -35,16 +34,19 @@ def sample():
 
 
 @pytest.fixture
-def fake():
+def fake(monkeypatch):
+    """The local Messages API; the SDK finds it through ANTHROPIC_BASE_URL, as a gateway would be found."""
     with FakeAnthropic() as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         yield server
 
 
-def session(fake: FakeAnthropic, tmp_path=None, *, retries: int = 2, timeout: float = 5.0, **overrides) -> ClaudeSession:
+def session(
+    fake: FakeAnthropic, tmp_path=None, *, retries: int = 2, timeout: float = 5.0, month_to_date_usd: float = 0.0, **overrides
+) -> ClaudeSession:
+    """A session opened the way a run opens it (`open_session`), against the fake server."""
     settings = SETTINGS.claude.model_copy(update={"max_retries": retries, "timeout_s": timeout, **overrides})
-    client = anthropic.Anthropic(api_key="sk-ant-test-key", base_url=fake.base_url, max_retries=retries, timeout=timeout)
-    cache = ReplyCache(tmp_path / "cache", settings.cache_ttl_hours) if tmp_path else None
-    return ClaudeSession(client, settings, Budget(settings, 0.0), cache, CircuitBreaker(settings.circuit_breaker_failures))
+    return open_session(settings, "sk-ant-test-key", month_to_date_usd, tmp_path / "cache" if tmp_path else None)
 
 
 def analyze(s: ClaudeSession, sample, consensus: int = 1):
@@ -112,13 +114,13 @@ def test_invalid_reply_gets_one_repair(fake, sample, broken):
     analysis = analyze(session(fake), sample)
     assert len(fake.message_requests) == 2
     assert "could not be used" in fake.message_requests[1]["messages"][0]["content"]
-    assert all(0 <= f.value <= 1 for f in analysis.factors)
+    assert analysis.analyzer == "claude" and {f.category for f in analysis.factors} == set(Category)
 
 
 def test_invalid_twice_is_an_analysis_error(fake, sample):
     bad = fake.tool_input(lambda request: {**assessment_input(request, value=2.0)})
     fake.queue(bad, bad)
-    with pytest.raises(AnalysisError, match="broke the schema"):
+    with pytest.raises(InvalidReply, match="broke the schema"):
         analyze(session(fake), sample)
     assert len(fake.message_requests) == 2
 
@@ -180,7 +182,7 @@ def test_reference_data_is_trusted_system_text_in_the_cached_prefix(fake, sample
 
 def test_refusal_is_not_repaired(fake, sample):
     fake.queue(fake.text("I can't help with that.", stop_reason="refusal"))
-    with pytest.raises(AnalysisError, match="declined"):
+    with pytest.raises(ClaudeRefused):
         analyze(session(fake), sample)
     assert len(fake.message_requests) == 1
 
@@ -207,19 +209,19 @@ def test_529_overloaded_is_retried(fake, sample):
 def test_persistent_500_fails_after_the_sdk_retries_and_opens_the_circuit(fake, sample):
     fake.queue(*[error(500, "api_error", {"retry-after-ms": "10"})] * 6)
     s = session(fake, retries=2)
-    with pytest.raises(AnalysisError, match="InternalServerError"):
+    with pytest.raises(ClaudeUnavailable, match="InternalServerError"):
         analyze(s, sample)
     assert len(fake.message_requests) == 3  # one call and the SDK's two retries
-    with pytest.raises(AnalysisError, match="InternalServerError"):
+    with pytest.raises(ClaudeUnavailable, match="InternalServerError"):
         analyze(s, sample)
-    with pytest.raises(AnalysisError, match="circuit open"):
+    with pytest.raises(CircuitOpen):
         analyze(s, sample)
     assert len(fake.message_requests) == 6  # the open circuit sent nothing
 
 
 def test_timeout_is_an_analysis_error(fake, sample):
     fake.queue(fake.slow(1.5))
-    with pytest.raises(AnalysisError, match="APITimeoutError"):
+    with pytest.raises(ClaudeUnavailable, match="APITimeoutError"):
         analyze(session(fake, retries=0, timeout=0.5), sample)
 
 
@@ -240,17 +242,14 @@ def test_run_cap_stops_before_calling(fake, sample):
 
 
 def test_monthly_cap_counts_earlier_spend(fake, sample):
-    s = session(fake)
-    s.budget = Budget(s.settings.model_copy(update={"max_usd_per_month": 1.0}), month_to_date_usd=0.999)
+    s = session(fake, max_usd_per_month=1.0, month_to_date_usd=0.999)
     with pytest.raises(BudgetExceeded, match="monthly cap"):
         analyze(s, sample)
 
 
 def test_input_token_cap(fake, sample):
-    s = session(fake)
-    request = build_request(MODEL, [], s.settings)
-    s.settings = ClaudeSettings(**{**s.settings.model_dump(), "max_input_tokens": 1000})
-    s.budget = Budget(s.settings, 0.0)
+    request = build_request(MODEL, [], SETTINGS.claude)
+    s = session(fake, max_input_tokens=1000)
     with pytest.raises(BudgetExceeded, match="over the cap"):
         s.reply(request, 0)
 
@@ -272,7 +271,7 @@ def test_consensus_survives_one_failed_sample(fake, sample):
 
 def test_consensus_needs_two_successes(fake, sample):
     fake.queue(error(400, "invalid_request_error"), error(400, "invalid_request_error"))
-    with pytest.raises(AnalysisError):
+    with pytest.raises(ClaudeUnavailable):
         analyze(session(fake), sample, consensus=3)
 
 
@@ -283,5 +282,5 @@ def test_count_tokens_is_used_when_enabled(fake, sample):
 
 def test_a_reply_that_is_not_json_is_a_failed_call(fake, sample):
     fake.queue(fake.raw(b'{"id": "msg_1", "content": [{"type": "tool_use", "inp'))
-    with pytest.raises(AnalysisError, match="Claude call failed"):
+    with pytest.raises(ClaudeUnavailable):
         analyze(session(fake, retries=0), sample)

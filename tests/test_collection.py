@@ -48,13 +48,13 @@ def test_a_stale_cache_is_revalidated_with_conditional_requests(data_dir, tmp_pa
 def test_sources_that_need_a_missing_credential_are_skipped_not_failed(monkeypatch):
     for name in ("NEWSAPI_KEY", "X_BEARER_TOKEN", "JOSHUA_NEWSAPI_KEY", "JOSHUA_X_BEARER_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    run = open_run(AssessmentParams(live=True, analyzer="heuristic"), load_settings())
-    skipped = {outcome.source_id: outcome.error for outcome in run.skipped}
+    _, inputs = open_run(AssessmentParams(live=True, analyzer="heuristic"), load_settings())
+    skipped = {outcome.source_id: outcome.error for outcome in inputs.skipped}
     assert skipped == {
         "newsapi": "needs credential: set NEWSAPI_KEY to collect it",
         "x": "needs credential: set X_BEARER_TOKEN to collect it",
     }
     monkeypatch.setenv("NEWSAPI_KEY", "test-newsapi-key")
-    run = open_run(AssessmentParams(live=True, analyzer="heuristic"), load_settings())
-    assert [outcome.source_id for outcome in run.skipped] == ["x"]
-    assert "test-newsapi-key" not in run.model_dump_json()  # the key stays a secret in the context
+    _, inputs = open_run(AssessmentParams(live=True, analyzer="heuristic"), load_settings())
+    assert [outcome.source_id for outcome in inputs.skipped] == ["x"]
+    assert "test-newsapi-key" not in inputs.model_dump_json()  # the key stays a secret in the inputs

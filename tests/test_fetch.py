@@ -16,7 +16,7 @@ from joshua.collect.fetch import (
     parse_retry_after,
 )
 from joshua.collect.snapshot import SnapshotTransport, load_snapshot
-from joshua.errors import SourceError
+from joshua.errors import FetchError, ParseError
 from joshua.settings import CollectSettings
 from tests.conftest import SOURCES
 
@@ -53,16 +53,17 @@ def test_client_error_is_not_retried():
         calls.append(request)
         return httpx.Response(404)
 
-    with fetcher_for(handler) as fetcher, pytest.raises(SourceError, match="HTTP 404"):
+    with fetcher_for(handler) as fetcher, pytest.raises(FetchError, match="HTTP 404") as caught:
         fetcher.fetch(SOURCE, Request(URL))
     assert len(calls) == 1
+    assert (caught.value.source_id, caught.value.url) == (SOURCE.id, URL)  # the error carries its data
 
 
 def test_server_errors_are_retried_with_backoff_then_fail():
     sleeps: list[float] = []
     settings = FAST.model_copy(update={"backoff_s": 1.0, "max_backoff_s": 1.5})
     with fetcher_for(lambda r: httpx.Response(503), settings, sleeps=sleeps) as fetcher:
-        with pytest.raises(SourceError, match=r"HTTP 503 .* \(after 3 attempts\)"):
+        with pytest.raises(FetchError, match=r"HTTP 503 .* \(after 3 attempts\)"):
             fetcher.fetch(SOURCE, Request(URL))
     assert len(sleeps) == 2
     assert 1.0 <= sleeps[0] < 2.0 and 1.5 <= sleeps[1] < 2.5  # doubling, capped, plus 0-1 s jitter
@@ -81,7 +82,7 @@ def test_429_honours_retry_after_then_succeeds():
 def test_a_retry_after_beyond_the_limit_gives_up_at_once():
     sleeps: list[float] = []
     with fetcher_for(lambda r: httpx.Response(429, headers={"Retry-After": "3600"}), sleeps=sleeps) as fetcher:
-        with pytest.raises(SourceError, match="retry after 3600 s, giving up"):
+        with pytest.raises(FetchError, match="retry after 3600 s, giving up"):
             fetcher.fetch(SOURCE, Request(URL))
     assert sleeps == []
 
@@ -103,7 +104,7 @@ def test_timeouts_on_every_attempt_are_a_source_error():
     def handler(request):
         raise httpx.ReadTimeout("slow", request=request)
 
-    with fetcher_for(handler) as fetcher, pytest.raises(SourceError, match="timed out"):
+    with fetcher_for(handler) as fetcher, pytest.raises(FetchError, match="timed out"):
         fetcher.fetch(SOURCE, Request(URL))
 
 
@@ -114,7 +115,7 @@ def test_parse_retry_after(value, seconds):
 
 def test_body_over_the_cap_stops_the_fetch():
     with fetcher_for(lambda r: httpx.Response(200, content=b"x" * 5000)) as fetcher:
-        with pytest.raises(SourceError, match="larger than 1000 bytes"):
+        with pytest.raises(FetchError, match="larger than 1000 bytes"):
             fetcher.fetch(SOURCE, Request(URL))
 
 
@@ -127,7 +128,7 @@ def test_gzip_body_is_inflated_and_capped_on_decompressed_bytes():
 
     with fetcher_for(handler) as fetcher:
         assert fetcher.fetch(SOURCE, Request("https://x.example/small")).body == b"<rss/>"
-        with pytest.raises(SourceError, match="larger than 1000 bytes \\(decompressed\\)"):
+        with pytest.raises(FetchError, match="larger than 1000 bytes \\(decompressed\\)"):
             fetcher.fetch(SOURCE, Request("https://x.example/bomb"))
 
 
@@ -212,11 +213,11 @@ def test_snapshot_replays_recorded_failures_without_waiting(make_snapshot):
     sleeps: list[float] = []
     transport = SnapshotTransport(load_snapshot(directory))
     with Fetcher(build_client(FAST, transport), FAST, None, rate_limited=False, sleep=sleeps.append) as fetcher:
-        with pytest.raises(SourceError, match="timed out"):
+        with pytest.raises(FetchError, match="timed out"):
             fetcher.fetch(SOURCE, Request(URL))
-        with pytest.raises(SourceError, match="HTTP 503"):
+        with pytest.raises(FetchError, match="HTTP 503"):
             fetcher.fetch(SOURCES["tass"], Request(str(SOURCES["tass"].url)))
-        with pytest.raises(SourceError, match="no recorded response"):
+        with pytest.raises(FetchError, match="no recorded response"):
             fetcher.fetch(SOURCES["xinhua"], Request(str(SOURCES["xinhua"].url)))
     assert len(sleeps) == 4  # two retries for each retryable failure; the missing recording is final
 
@@ -234,5 +235,18 @@ def test_a_body_that_fails_to_parse_is_not_served_from_the_cache(tmp_path):
     with fetcher_for(handler, cache=HttpCache(tmp_path)) as fetcher:
         failed = fetch_source(fetcher, SOURCE, {}, None, "r")
         recovered = fetch_source(fetcher, SOURCE, {}, None, "r")
-    assert "HTML page" in failed.errors[0] and len(calls) == 2
+    (error,) = failed.errors
+    assert isinstance(error, ParseError) and error.url == URL and "HTML page" in str(error) and len(calls) == 2
     assert recovered.frames["raw_items"][0]["title"].to_list() == ["Back"]
+
+
+def test_an_unforeseen_failure_while_fetching_is_a_fetch_error():
+    from joshua.collect.collector import fetch_source
+
+    def handler(request):
+        raise httpx.UnsupportedProtocol("no such scheme", request=request)  # not a retryable error
+
+    with fetcher_for(handler) as fetcher:
+        result = fetch_source(fetcher, SOURCE, {}, None, "r")
+    (error,) = result.errors
+    assert type(error) is FetchError and error.url == URL and "UnsupportedProtocol" in str(error)

@@ -1,16 +1,12 @@
-import subprocess
-import sys
-from datetime import UTC, datetime
-from pathlib import Path
+"""The lake's files: run ids, hive paths, atomic writes, publishing and the table contracts."""
 
-import duckdb
+from datetime import UTC, datetime
+
 import polars as pl
 import pytest
 
-from joshua.catalog import build_catalog, connect_lake
-from joshua.errors import ConfigError
-from tests.lake_factory import full
-from joshua.lake import new_run_id, publish, run_date, table_path, write_parquet_atomic
+from joshua.errors import ConfigError, SchemaViolation
+from joshua.lake import conform, new_run_id, publish, run_date, table_path, write_parquet_atomic
 
 RUN = "20261127T060000Z-abcdef"
 
@@ -53,45 +49,7 @@ def test_publish_replaces_a_rerun_instead_of_adding(tmp_path):
     assert not staging.exists()
 
 
-def test_views_exist_and_are_typed_on_an_empty_lake(tmp_path):
-    con = connect_lake(tmp_path / "lake")
-    for view in ("assessments", "risk_factors", "articles", "raw_items", "runs"):
-        assert con.execute(f"SELECT count(*) FROM {view}").fetchone() == (0,)
-    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE assessments)").fetchall())
-    assert types["seconds_to_midnight"] == "INTEGER"
-
-
-def test_views_hide_rows_of_runs_that_did_not_complete(tmp_path):
-    lake = tmp_path / "lake"
-    done, failed = RUN, "20261127T070000Z-123456"
-    for run_id, status in ((done, "completed"), (failed, "failed")):
-        write_parquet_atomic(full("runs", [{"run_id": run_id, "status": status}]), table_path(lake, "runs", run_id))
-        write_parquet_atomic(
-            full("assessments", [{"run_id": run_id, "seconds_to_midnight": 100}]), table_path(lake, "assessments", run_id)
-        )
-    catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
-    with duckdb.connect(str(catalog), read_only=True) as con:
-        assert con.execute("SELECT run_id FROM assessments").fetchall() == [(done,)]
-        assert con.execute("SELECT count(*) FROM runs").fetchone() == (2,)
-        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT internal").fetchone()
-        assert tables == (0,)  # the catalog holds views only
-
-
-def test_catalog_can_be_rebuilt_while_a_reader_has_it_open(tmp_path):
-    lake = tmp_path / "lake"
-    catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
-    with duckdb.connect(str(catalog), read_only=True) as reader:
-        build_catalog(lake, catalog)
-        assert reader.execute("SELECT count(*) FROM runs").fetchone() == (0,)
-
-
-def test_the_duckdb_command_line_opens_the_catalog(tmp_path):
-    lake = tmp_path / "lake"
-    write_parquet_atomic(full("runs", [{"run_id": RUN, "status": "completed"}]), table_path(lake, "runs", RUN))
-    catalog = build_catalog(lake, tmp_path / "joshua.duckdb")
-    duckdb_cli = Path(sys.executable).parent / "duckdb"
-    completed = subprocess.run(
-        [str(duckdb_cli), "-readonly", "-csv", str(catalog), "-c", "SELECT status FROM runs"],
-        capture_output=True, text=True, check=True,
-    )
-    assert completed.stdout.split() == ["status", "completed"]
+def test_conform_names_the_missing_columns_as_a_schema_violation():
+    with pytest.raises(SchemaViolation) as caught:
+        conform(pl.DataFrame({"run_id": ["r"]}), "alerts")
+    assert caught.value.table == "alerts" and "assessment_id" in caught.value.failures[0]

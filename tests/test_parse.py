@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from joshua.collect.parse import html_to_text, parse_feed, parse_gdelt_artlist, parse_response
-from joshua.errors import SourceError
+from joshua.errors import ParseError
 from tests.conftest import SOURCES, sample_body
 
 RSS = SOURCES["bbc-world"]
@@ -56,28 +56,28 @@ def test_parse_feed_decodes_a_windows_1252_feed():
 
 
 def test_parse_feed_rejects_malformed_xml():
-    with pytest.raises(SourceError, match="malformed XML"):
+    with pytest.raises(ParseError, match="malformed XML"):
         parse_feed(RSS_BODY[:-40], RSS, 1000)
 
 
 def test_parse_feed_refuses_entity_expansion():
     bomb = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>
 <rss version="2.0"><channel><title>&b;</title></channel></rss>"""
-    with pytest.raises(SourceError, match="refused XML"):
+    with pytest.raises(ParseError, match="refused XML"):
         parse_feed(bomb, RSS, 1000)
 
 
 def test_parse_feed_refuses_external_entities():
     xxe = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
 <rss version="2.0"><channel><title>&x;</title></channel></rss>"""
-    with pytest.raises(SourceError, match="refused XML"):
+    with pytest.raises(ParseError, match="refused XML"):
         parse_feed(xxe, RSS, 1000)
 
 
 def test_parse_feed_rejects_xml_that_is_not_a_feed():
-    with pytest.raises(SourceError, match="HTML page where an RSS or Atom feed was expected"):
+    with pytest.raises(ParseError, match="HTML page where an RSS or Atom feed was expected"):
         parse_feed(b"<html><body>Service unavailable</body></html>", RSS, 1000)
-    with pytest.raises(SourceError, match="not an RSS or Atom feed"):
+    with pytest.raises(ParseError, match="not an RSS or Atom feed"):
         parse_feed(b"<catalog><book/></catalog>", RSS, 1000)
 
 
@@ -91,12 +91,12 @@ def test_parse_gdelt_artlist():
 
 
 def test_parse_gdelt_html_error_body_is_a_source_error():
-    with pytest.raises(SourceError, match="returned an HTML page instead of JSON"):
+    with pytest.raises(ParseError, match="returned an HTML page instead of JSON"):
         parse_gdelt_artlist(b"<html>Please limit requests to one every 5 seconds</html>", GDELT, 1000)
 
 
 def test_parse_gdelt_without_articles_list():
-    with pytest.raises(SourceError, match="'articles' is not a list"):
+    with pytest.raises(ParseError, match="'articles' is not a list"):
         parse_gdelt_artlist(b'{"articles": 3}', GDELT, 1000)
 
 
@@ -130,7 +130,7 @@ def test_parse_newsapi_articles_and_errors():
     body = b'{"status": "ok", "articles": [{"source": {"name": "X"}, "title": "ICBM", "description": "d", "content": null, "url": "https://n.example/1", "publishedAt": "2026-11-25T10:00:00Z"}]}'
     (item,) = parse_response(body, SOURCES["newsapi"], 1000)
     assert item.body == "d" and item.published_at == datetime(2026, 11, 25, 10, tzinfo=UTC) and item.language == "en"
-    with pytest.raises(SourceError, match="NewsAPI error apiKeyInvalid"):
+    with pytest.raises(ParseError, match="NewsAPI error apiKeyInvalid"):
         parse_response(b'{"status": "error", "code": "apiKeyInvalid", "message": "bad key"}', SOURCES["newsapi"], 1000)
 
 
@@ -145,7 +145,7 @@ def test_parse_x_posts_and_errors():
     body = b'{"data": [{"id": "1790", "text": "Statement on arms control", "created_at": "2026-11-25T10:00:00.000Z", "lang": "en"}]}'
     (post,) = parse_response(body, SOURCES["x"], 1000)
     assert post.url == "https://x.com/i/web/status/1790" and post.title == post.body
-    with pytest.raises(SourceError, match="X API error"):
+    with pytest.raises(ParseError, match="X API error"):
         parse_response(b'{"errors": [{"title": "Unauthorized"}]}', SOURCES["x"], 1000)
     assert parse_response(b'{"meta": {"result_count": 0}}', SOURCES["x"], 1000) == []
 

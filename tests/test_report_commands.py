@@ -134,3 +134,15 @@ def test_diagnose(assessed, tmp_path, monkeypatch):
     broken = invoke("diagnose", "--data-dir", str(tmp_path))
     assert broken.exit_code == EXIT_CONFIG and "Overall Status: NOT READY" in broken.stdout
     assert "is not reachable" in broken.stdout and "empty: run `joshua assess`" in broken.stdout
+
+
+def test_diagnose_reports_credentials_set_through_settings(tmp_path, monkeypatch):
+    for name in ("NEWSAPI_KEY", "X_BEARER_TOKEN", "JOSHUA_NEWSAPI_KEY", "JOSHUA_X_BEARER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "joshua.toml"
+    config.write_text('newsapi_key = "newsapi-secret-value"\nx_bearer_token = "x-secret-value"\n', encoding="utf-8")
+    monkeypatch.setenv("JOSHUA_CONFIG", str(config))
+    result = invoke("diagnose", "--data-dir", str(tmp_path / "data"))
+    credentials = next(line for line in result.stdout.splitlines() if "credentials:" in line)
+    assert "NEWSAPI_KEY set" in credentials and "X_BEARER_TOKEN set" in credentials
+    assert "secret-value" not in result.stdout

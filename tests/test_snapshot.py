@@ -37,7 +37,8 @@ def test_invalid_toml(tmp_path):
 
 def test_missing_body_file(make_snapshot):
     directory = make_snapshot({"bbc-world": {"body": b"x"}})
-    (directory / "bodies" / "bbc-world").unlink()
+    for body in (directory / "bodies").iterdir():
+        body.unlink()
     with pytest.raises(ConfigError, match="body file"):
         load_snapshot(directory)
 

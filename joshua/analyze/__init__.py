@@ -1,6 +1,16 @@
 """Analyzing: factor ratings from curated evidence, by Claude or the offline heuristic."""
 
+from pydantic import BaseModel
+
 from joshua.errors import ConfigError
+
+
+class AnalyzerSetup(BaseModel):
+    """Which analyzer a run uses, and with which Claude model and consensus."""
+
+    name: str
+    model: str
+    consensus: int
 
 
 def resolve_analyzer(choice: str, has_api_key: bool) -> str:

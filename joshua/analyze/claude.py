@@ -27,7 +27,15 @@ from joshua.analyze.cache import ReplyCache, cache_key
 from joshua.analyze.evidence import EvidenceItem, estimate_tokens, select_evidence
 from joshua.analyze.prompt import evidence_block, system_blocks
 from joshua.reference import ReferenceSignals
-from joshua.errors import AnalysisError, BudgetExceeded
+from joshua.errors import (
+    AnalysisError,
+    BudgetExceeded,
+    CircuitOpen,
+    ClaudeRefused,
+    ClaudeUnavailable,
+    InvalidReply,
+    NoEvidence,
+)
 from joshua.settings import ClaudeSettings
 from schemas.claude import SCHEMA_VERSION, TOOL_NAME, ClaudeAssessment, tool_definition
 from schemas.records import Analysis, Category, ConfidenceLevel, FactorRating
@@ -35,10 +43,6 @@ from schemas.records import Analysis, Category, ConfidenceLevel, FactorRating
 LEVELS = list(ConfidenceLevel)
 # Consensus spread (max − min of a category's values across samples) that costs a confidence level.
 SPREAD_PER_LEVEL = 0.1
-
-
-class RepairableReply(AnalysisError):
-    """A reply that broke the contract in a way one more attempt may fix."""
 
 
 def build_request(
@@ -100,23 +104,24 @@ def lowered(level: ConfidenceLevel, steps: int = 1) -> ConfidenceLevel:
 def parse_reply(reply: dict[str, Any], refs: dict[str, str]) -> ParsedReply:
     """Validate a reply against the contract; `refs` maps evidence refs (A01…) to article ids.
 
-    A refusal is an AnalysisError; a `max_tokens` stop, a missing tool call or input that breaks
-    the schema is a RepairableReply. A citation of an unknown ref is dropped and flagged; a rating
-    left without a known citation is flagged and its confidence lowered one level.
+    A refusal is ClaudeRefused; a `max_tokens` stop, a missing tool call or input that breaks
+    the schema is an InvalidReply, which one more attempt may fix. A citation of an unknown ref is
+    dropped and flagged; a rating left without a known citation is flagged and its confidence
+    lowered one level.
     """
     stop = reply.get("stop_reason")
     if stop == "refusal":
-        raise AnalysisError("Claude declined to answer (stop_reason refusal)")
+        raise ClaudeRefused("Claude declined to answer (stop_reason refusal)")
     if stop == "max_tokens":
-        raise RepairableReply("the reply was cut off at max_tokens")
+        raise InvalidReply("the reply was cut off at max_tokens")
     calls = [b for b in reply.get("content", []) if b.get("type") == "tool_use" and b.get("name") == TOOL_NAME]
     if not calls:
-        raise RepairableReply(f"no {TOOL_NAME} tool call in the reply (stop_reason {stop})")
+        raise InvalidReply(f"no {TOOL_NAME} tool call in the reply (stop_reason {stop})")
     try:
         assessment = ClaudeAssessment.model_validate(calls[0].get("input"))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:6])
-        raise RepairableReply(f"the tool input broke the schema: {problems}") from exc
+        raise InvalidReply(f"the tool input broke the schema: {problems}") from exc
     flags, evidence, factors = [], {}, []
     for factor in assessment.factors:
         known = [refs[ref] for ref in factor.evidence if ref in refs]
@@ -141,7 +146,7 @@ class CircuitBreaker:
 
     def check(self) -> None:
         if self.failures >= self.limit:
-            raise AnalysisError(f"Claude circuit open after {self.failures} failed calls this run")
+            raise CircuitOpen(f"Claude circuit open after {self.failures} failed calls this run")
 
     def failed(self) -> None:
         with self._lock:
@@ -174,7 +179,7 @@ class ClaudeSession:
             reply = call_claude(self.client, request)
         except (anthropic.APIError, json.JSONDecodeError) as exc:  # the SDK lets a non-JSON body through raw
             self.breaker.failed()
-            raise AnalysisError(f"Claude call failed: {type(exc).__name__}: {exc}") from exc
+            raise ClaudeUnavailable(f"Claude call failed: {type(exc).__name__}: {exc}") from exc
         self.budget.charge(model, usage_of(reply))
         return reply
 
@@ -196,7 +201,7 @@ def sample(session: ClaudeSession, request: dict[str, Any], refs: dict[str, str]
     reply = session.reply(request, number)
     try:
         parsed = parse_reply(reply, refs)
-    except RepairableReply as problem:
+    except InvalidReply as problem:
         reply = session.reply(with_repair_note(request, str(problem)), number)
         parsed = parse_reply(reply, refs)  # a second failure is final
     session.remember(request, number, reply)  # only valid replies are cached
@@ -251,7 +256,7 @@ def analyze_with_claude(
         token_budget=s.max_input_tokens - overhead - 200,
     )
     if not evidence:
-        raise AnalysisError("no article is relevant enough to offer Claude as evidence")
+        raise NoEvidence("no article is relevant enough to offer Claude as evidence")
     refs = {item.ref: item.article_id for item in evidence}
     request = build_request(model, evidence, s, reference)
     with ThreadPoolExecutor(max_workers=consensus) as pool:

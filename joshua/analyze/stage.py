@@ -7,11 +7,14 @@ analysis then says why, and the Claude spend of the attempt stays in the account
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+from pydantic import BaseModel, SecretStr
 
+from joshua.analyze import AnalyzerSetup
 from joshua.analyze.budget import Budget, Usage
 from joshua.analyze.cache import ReplyCache
 from joshua.analyze.explain import explain_request, explanation_text
@@ -19,22 +22,33 @@ from joshua.analyze.heuristic import analyze_heuristic
 from joshua.errors import AnalysisError, BudgetExceeded
 from joshua.reference import load_reference
 from joshua.risk.assess import History
-from joshua.run import RunContext
+from joshua.settings import AnalyzeSettings, ClaudeSettings
 from schemas.records import Analysis
 
 if TYPE_CHECKING:
     from joshua.analyze.claude import ClaudeSession
 
 
-def open_session(run: RunContext, api_key: str, month_to_date_usd: float) -> ClaudeSession:
-    """The run's Claude session: one client (the SDK owns retries), budget, cache and breaker."""
+class ClaudeAccess(BaseModel):
+    """What a run brings to a Claude analysis: settings, key, this month's spend, reply cache."""
+
+    settings: ClaudeSettings
+    api_key: SecretStr
+    month_to_date_usd: float
+    cache_dir: Path | None
+
+
+def open_session(s: ClaudeSettings, api_key: str, month_to_date_usd: float, cache_dir: Path | None) -> ClaudeSession:
+    """A run's Claude session: one client (the SDK owns retries), budget, reply cache and breaker.
+
+    The client honours ANTHROPIC_BASE_URL (a gateway, or the tests' local fake) as the SDK does.
+    """
     import anthropic  # only runs that use Claude pay for loading the SDK
 
     from joshua.analyze.claude import CircuitBreaker, ClaudeSession
 
-    s = run.settings.claude
     client = anthropic.Anthropic(api_key=api_key, max_retries=s.max_retries, timeout=s.timeout_s)
-    cache = ReplyCache(run.data_dir / "cache" / "claude", s.cache_ttl_hours) if run.use_cache else None
+    cache = ReplyCache(cache_dir, s.cache_ttl_hours) if cache_dir else None
     return ClaudeSession(client, s, Budget(s, month_to_date_usd), cache, CircuitBreaker(s.circuit_breaker_failures))
 
 
@@ -48,27 +62,28 @@ def explain_change(session: ClaudeSession, analysis: Analysis, history: History)
 
 
 def analyze_run(
-    run: RunContext, articles_path: Path, api_key: str | None, history: History, month_to_date_usd: float
+    articles_path: Path,
+    as_of: datetime,
+    setup: AnalyzerSetup,
+    settings: AnalyzeSettings,
+    claude: ClaudeAccess | None,
+    history: History,
 ) -> Analysis:
-    """Rate the eight categories from a run's articles with the run's analyzer."""
+    """Rate the eight categories from a run's articles with the run's analyzer.
+
+    `claude` is what a Claude analysis needs (key, spend so far, cache); None means the heuristic.
+    """
     articles = pl.read_parquet(articles_path).filter(pl.col("evidence"))
-    reference = load_reference(run.as_of.date())
-    heuristic = analyze_heuristic(
-        articles, run.settings.analyze.reference_volume, run.settings.analyze.evidence_per_factor, reference
-    )
-    if run.analyzer != "claude" or api_key is None:
+    reference = load_reference(as_of.date())
+    heuristic = analyze_heuristic(articles, settings.reference_volume, settings.evidence_per_factor, reference)
+    if setup.name != "claude" or claude is None:
         return heuristic
     from joshua.analyze.claude import analyze_with_claude
 
-    session = open_session(run, api_key, month_to_date_usd)
+    session = open_session(claude.settings, claude.api_key.get_secret_value(), claude.month_to_date_usd, claude.cache_dir)
     try:
         analysis = analyze_with_claude(
-            articles,
-            run.as_of,
-            session,
-            model=run.model,
-            consensus=run.consensus,
-            reference=reference,
+            articles, as_of, session, model=setup.model, consensus=setup.consensus, reference=reference
         )
     except (AnalysisError, BudgetExceeded) as exc:
         return accounted(heuristic, session).model_copy(update={"fallback_reason": f"{type(exc).__name__}: {exc}"})

@@ -3,43 +3,81 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from joshua.collect.endpoints import source_requests
 from joshua.collect.fetch import Fetched, Fetcher, HttpCache, build_client
 from joshua.collect.parse import SIGNAL_KINDS, parse_gdelt_timeline, parse_response
-from joshua.collect.snapshot import Snapshot, SnapshotTransport, load_snapshot
-from joshua.errors import InsufficientData, SourceError
+from joshua.collect.snapshot import Snapshot, SnapshotTransport
+from joshua.errors import FetchError, InsufficientData, ParseError, SourceError
 from joshua.lake import conform, table_path, write_parquet_atomic
-from joshua.run import RunContext
 from joshua.settings import CollectSettings
-from schemas.records import RawItem, Source, SourceOutcome
+from schemas.records import RawItem, Source, SourceOutcome, StageCounts
 from schemas.tables import RAW_ITEMS
 
 
-def http_cache_dir(run: RunContext) -> str:
-    """The HTTP cache namespace of a run: live responses and each snapshot's replies apart."""
-    return "live" if run.snapshot_dir is None else f"snapshot-{run.snapshot_dir.resolve().name}"
+class FetchPlan(BaseModel):
+    """What a run's fetch layer is built from: settings, the snapshot (or the network), the cache
+    directory and the sources (for each host's interval). Small and typed, unlike the layer itself."""
+
+    settings: CollectSettings
+    snapshot: Snapshot | None
+    cache_dir: Path | None
+    sources: list[Source]
 
 
-def open_fetcher(run: RunContext) -> Fetcher:
-    """The run's fetch layer: the network when live, the snapshot when replaying.
+def fetch_plan(settings: CollectSettings, snapshot: Snapshot | None, sources: list[Source], cache_root: Path, use_cache: bool) -> FetchPlan:
+    """A run's fetch plan; live responses and each snapshot's replies are cached apart."""
+    namespace = "live" if snapshot is None else f"snapshot-{snapshot.directory.resolve().name}"
+    cache_dir = cache_root / "http" / namespace if settings.http_cache and use_cache else None
+    return FetchPlan(settings=settings, snapshot=snapshot, cache_dir=cache_dir, sources=sources)
+
+
+def open_fetcher(plan: FetchPlan) -> Fetcher:
+    """A fetch layer: the network when live, the snapshot when replaying.
 
     A replay runs the same retry path but does not wait (no rate limit, no backoff sleeps): the
     recorded answers cannot change, so waiting would only slow tests and demos.
     """
-    settings = run.settings.collect
-    snapshot = load_snapshot(run.snapshot_dir) if run.snapshot_dir else None
-    client = build_client(settings, SnapshotTransport(snapshot) if snapshot else None)
-    use_cache = settings.http_cache and run.use_cache
-    cache = HttpCache(run.data_dir / "cache" / "http" / http_cache_dir(run)) if use_cache else None
-    fetcher = Fetcher(client, settings, cache, rate_limited=snapshot is None, sleep=time.sleep if snapshot is None else no_wait)
-    fetcher.register(run.sources)
+    live = plan.snapshot is None
+    client = build_client(plan.settings, None if live else SnapshotTransport(plan.snapshot))
+    cache = HttpCache(plan.cache_dir) if plan.cache_dir else None
+    fetcher = Fetcher(client, plan.settings, cache, rate_limited=live, sleep=time.sleep if live else no_wait)
+    fetcher.register(plan.sources)
     return fetcher
+
+
+_open_layers: dict[str, Fetcher] = {}
+
+
+@contextmanager
+def fetch_layer(name: str, plan: FetchPlan) -> Iterator[str]:
+    """Open one fetch layer (one client, rate limiter and cache) and lend it by name.
+
+    Tasks receive the name, never the client: the layer lives in this process for the duration
+    of the block, so every source of a run shares its per-host politeness and connection pool.
+    """
+    fetcher = open_fetcher(plan)
+    _open_layers[name] = fetcher
+    try:
+        yield name
+    finally:
+        del _open_layers[name]
+        fetcher.close()
+
+
+def lent_fetcher(name: str) -> Fetcher:
+    """The fetch layer opened under `name` by `fetch_layer`."""
+    try:
+        return _open_layers[name]
+    except KeyError:
+        raise RuntimeError(f"no fetch layer {name!r} is open in this process") from None
 
 
 def no_wait(seconds: float) -> None:
@@ -75,13 +113,14 @@ class SourceFetch:
 
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {"raw_items": [], "signals": []})
     fetched: list[Fetched] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
 
 
 def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]], credential: str | None, run_id: str) -> SourceFetch:
     """Fetch and parse every request of a source; a request's failure is recorded, not raised."""
     result, limits = SourceFetch(), fetcher.settings
     for request in source_requests(source, keywords, credential):
+        fetched = None
         try:
             fetched = fetcher.fetch(source, request)
             if source.kind in SIGNAL_KINDS:
@@ -91,22 +130,31 @@ def fetch_source(fetcher: Fetcher, source: Source, keywords: dict[str, list[str]
                 result.frames["raw_items"].append(items_frame(items, fetched, run_id))
             result.fetched.append(fetched)
         except SourceError as exc:
-            result.errors.append(str(exc))
+            result.errors.append(exc.at(request.url))
             fetcher.forget(request)  # a body that failed to parse must not be served from the cache
-        except Exception as exc:  # untrusted input: an unforeseen parser failure is this source's failure
-            result.errors.append(f"{source.id}: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # untrusted input: an unforeseen failure is this source's failure
+            kind = FetchError if fetched is None else ParseError
+            result.errors.append(kind(source.id, request.url, f"{type(exc).__name__}: {exc}"))
             fetcher.forget(request)
     return result
 
 
-def collect_source(fetcher: Fetcher, source: Source, run: RunContext) -> SourceOutcome:
+def collect_source(
+    fetcher: Fetcher,
+    source: Source,
+    keywords: dict[str, list[str]],
+    credential: SecretStr | None,
+    staging: Path,
+    run_id: str,
+) -> SourceOutcome:
     """Fetch, parse and stage one source; a failure is an outcome, not an exception.
 
     A source with several requests (subreddits, keyword chunks) succeeds when any of them does;
     the others' errors stay on its outcome.
     """
     started = time.perf_counter()
-    result = fetch_source(fetcher, source, run.keywords, run.settings.credential(source.credential or ""), run.run_id)
+    secret = credential.get_secret_value() if credential else None
+    result = fetch_source(fetcher, source, keywords, secret, run_id)
     costs = {
         "fetches": len(result.fetched) + len(result.errors),
         "requests": sum(f.requests for f in result.fetched) + len(result.errors),
@@ -115,15 +163,21 @@ def collect_source(fetcher: Fetcher, source: Source, run: RunContext) -> SourceO
         "retries": sum(f.retries for f in result.fetched),
         "bytes": sum(f.wire_bytes for f in result.fetched),
     }
-    error = "; ".join(result.errors) or None
+    error = "; ".join(map(str, result.errors)) or None
+    error_type = type(result.errors[0]).__name__ if result.errors else None
     if not result.fetched:
         return SourceOutcome(
-            source_id=source.id, status="failed", error=error, seconds=time.perf_counter() - started, **costs
+            source_id=source.id,
+            status="failed",
+            error=error,
+            error_type=error_type,
+            seconds=time.perf_counter() - started,
+            **costs,
         )
     path = None
     for table, frames in result.frames.items():
         if frames:
-            written = write_parquet_atomic(pl.concat(frames), table_path(run.staging_dir, table, run.run_id, source_id=source.id))
+            written = write_parquet_atomic(pl.concat(frames), table_path(staging, table, run_id, source_id=source.id))
             path = str(written) if table == "raw_items" else path
     return SourceOutcome(
         source_id=source.id,
@@ -132,23 +186,25 @@ def collect_source(fetcher: Fetcher, source: Source, run: RunContext) -> SourceO
         http_status=result.fetched[-1].status,
         seconds=time.perf_counter() - started,
         error=error,
+        error_type=error_type,
         path=path,
         **costs,
     )
 
 
 class Collection(BaseModel):
-    """The outcomes of every source a run attempted."""
+    """The outcomes of every source a run attempted, and of those it skipped."""
 
     outcomes: list[SourceOutcome]
+    skipped: list[SourceOutcome] = []
 
     @property
-    def items_in(self) -> int:
-        return len(self.outcomes)
+    def everything(self) -> list[SourceOutcome]:
+        """Attempted and skipped outcomes: what the run records and reports."""
+        return [*self.outcomes, *self.skipped]
 
-    @property
-    def items_out(self) -> int:
-        return sum(outcome.items for outcome in self.outcomes)
+    def metrics(self) -> StageCounts:
+        return StageCounts(items_in=len(self.outcomes), items_out=sum(outcome.items for outcome in self.outcomes))
 
     @property
     def succeeded(self) -> int:
@@ -159,9 +215,9 @@ class Collection(BaseModel):
         return sum(outcome.status == "failed" for outcome in self.outcomes)
 
 
-def check_coverage(outcomes: Sequence[SourceOutcome], min_sources: int) -> Collection:
+def check_coverage(collection: Collection, min_sources: int) -> Collection:
     """The run's collection, or InsufficientData when fewer than `min_sources` sources succeeded."""
-    collection = Collection(outcomes=list(outcomes))
+    outcomes = collection.outcomes
     if collection.succeeded < min_sources:
         failures = "; ".join(o.error or o.source_id for o in outcomes if o.status == "failed") or "none"
         raise InsufficientData(

@@ -28,7 +28,7 @@ from typing import Literal
 import httpx
 
 from joshua.collect.snapshot import RECORDED_AT, NotRecorded
-from joshua.errors import SourceError
+from joshua.errors import FetchError
 from joshua.settings import CollectSettings
 from schemas.records import Source
 
@@ -162,7 +162,7 @@ def parse_retry_after(value: str) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def decoded_chunks(response: httpx.Response, max_bytes: int, what: str) -> Iterator[bytes]:
+def decoded_chunks(response: httpx.Response, max_bytes: int, source_id: str) -> Iterator[bytes]:
     """The response body decoded chunk by chunk, stopping once it passes `max_bytes` decoded bytes.
 
     Decompression is ours rather than httpx's so a tiny gzip bomb cannot inflate past the cap in
@@ -180,7 +180,7 @@ def decoded_chunks(response: httpx.Response, max_bytes: int, what: str) -> Itera
     elif encoding in ("identity", ""):
         inflater = None
     else:
-        raise SourceError(f"{what}: unsupported content-encoding {encoding!r}")
+        raise FetchError(source_id, str(response.url), f"unsupported content-encoding {encoding!r}")
     produced = 0
     for raw in raw_chunks:
         pending = raw
@@ -191,11 +191,11 @@ def decoded_chunks(response: httpx.Response, max_bytes: int, what: str) -> Itera
                 try:
                     chunk = inflater.decompress(pending, max_bytes - produced + 1)
                 except zlib.error as exc:
-                    raise SourceError(f"{what}: corrupt {encoding} body ({exc})") from exc
+                    raise FetchError(source_id, str(response.url), f"corrupt {encoding} body ({exc})") from exc
                 pending = inflater.unconsumed_tail
             produced += len(chunk)
             if produced > max_bytes:
-                raise SourceError(f"{what}: body larger than {max_bytes} bytes (decompressed)")
+                raise FetchError(source_id, str(response.url), f"body larger than {max_bytes} bytes (decompressed)")
             yield chunk
             if inflater is not None and inflater.eof:  # a gzip body may hold several members
                 pending, inflater = inflater.unused_data, zlib.decompressobj(zlib.MAX_WBITS | 16)
@@ -254,7 +254,7 @@ class Fetcher:
         fetched = self._get_with_retries(source, request.url, headers)
         if fetched.status == 304:
             if not cached:
-                raise SourceError(f"{source.id}: HTTP 304 for {request.url} without a cached copy")
+                raise FetchError(source.id, request.url, f"HTTP 304 for {request.url} without a cached copy")
             fetched = replace(cached[0], cache="revalidated", requests=fetched.requests, retries=fetched.retries)
         elif self.recorder:
             self.recorder(source, request.url, fetched)
@@ -268,7 +268,7 @@ class Fetcher:
             self.cache.drop(request.url)
 
     def _get_with_retries(self, source: Source, url: str, headers: dict[str, str]) -> Fetched:
-        """GET with backoff on 429, 5xx and transport errors; the last failure becomes a SourceError."""
+        """GET with backoff on 429, 5xx and transport errors; the last failure becomes a FetchError."""
         host = httpx.URL(url).host
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
@@ -277,22 +277,22 @@ class Fetcher:
             try:
                 fetched = self._get_once(source, url, headers)
             except NotRecorded as exc:
-                raise SourceError(f"{source.id}: {exc}") from exc
+                raise FetchError(source.id, url, str(exc)) from exc
             except RETRY_ERRORS as exc:
                 failure, retry_after = _describe_transport_error(exc, source), None
             else:
                 if fetched.status not in RETRY_STATUSES:
                     if fetched.status >= 400:
-                        raise SourceError(f"{source.id}: HTTP {fetched.status} from {url}")
+                        raise FetchError(source.id, url, f"HTTP {fetched.status} from {url}")
                     return replace(fetched, requests=attempt, retries=attempt - 1)
                 failure, retry_after = f"HTTP {fetched.status} from {url}", fetched.headers.get("retry-after")
             if attempt == attempts:
                 break
             delay = retry_delay(attempt, self.settings, retry_after)
             if delay > self.settings.max_retry_after_s:
-                raise SourceError(f"{source.id}: {failure}; asked to retry after {delay:.0f} s, giving up")
+                raise FetchError(source.id, url, f"{failure}; asked to retry after {delay:.0f} s, giving up")
             self.sleep(delay)
-        raise SourceError(f"{source.id}: {failure} (after {attempts} attempts)")
+        raise FetchError(source.id, url, f"{failure} (after {attempts} attempts)")
 
     def _get_once(self, source: Source, url: str, headers: dict[str, str]) -> Fetched:
         """One GET, its body streamed under the cap (error bodies are not read)."""
@@ -306,7 +306,7 @@ class Fetcher:
                     for chunk in decoded_chunks(response, self.settings.max_body_bytes, source.id):
                         chunks.append(chunk)
                         if time.monotonic() > deadline:
-                            raise SourceError(f"{source.id}: body still arriving after {2 * source.timeout_s:g} s")
+                            raise FetchError(source.id, url, f"body still arriving after {2 * source.timeout_s:g} s")
                 return Fetched(
                     url=str(response.url),
                     status=response.status_code,
@@ -316,9 +316,9 @@ class Fetcher:
                     wire_bytes=response.num_bytes_downloaded or sum(map(len, chunks)),
                 )
         except httpx.TooManyRedirects as exc:
-            raise SourceError(f"{source.id}: too many redirects from {url}") from exc
+            raise FetchError(source.id, url, f"too many redirects from {url}") from exc
         except httpx.InvalidURL as exc:
-            raise SourceError(f"{source.id}: invalid URL {url}: {exc}") from exc
+            raise FetchError(source.id, url, f"invalid URL {url}: {exc}") from exc
 
 
 def _describe_transport_error(exc: httpx.TransportError, source: Source) -> str:

@@ -12,14 +12,14 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import ParseError as XmlParseError
 
 import defusedxml.ElementTree as safe_xml
 import feedparser
 from defusedxml import DefusedXmlException
 from selectolax.lexbor import LexborHTMLParser
 
-from joshua.errors import SourceError
+from joshua.errors import ParseError
 from schemas.records import RawItem, Signal, Source
 
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "iframe"]
@@ -89,22 +89,22 @@ def looks_like_html(body: bytes) -> bool:
 
 
 def parse_feed(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
-    """RSS or Atom bytes into raw items; malformed XML and entity tricks raise SourceError."""
+    """RSS or Atom bytes into raw items; malformed XML and entity tricks raise ParseError."""
     if not body.strip():
-        raise SourceError(f"{source.id}: empty body where a feed was expected")
+        raise ParseError(source.id, None, "empty body where a feed was expected")
     if looks_like_html(body):
-        raise SourceError(f"{source.id}: got an HTML page where an RSS or Atom feed was expected")
+        raise ParseError(source.id, None, "got an HTML page where an RSS or Atom feed was expected")
     xml = utf8_xml(body, content_type)
     try:
         # feedparser is lenient by design; a strict, entity-refusing parse decides what is malformed.
         safe_xml.fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except ParseError as exc:
-        raise SourceError(f"{source.id}: malformed XML ({exc})") from exc
+    except XmlParseError as exc:
+        raise ParseError(source.id, None, f"malformed XML ({exc})") from exc
     except DefusedXmlException as exc:
-        raise SourceError(f"{source.id}: refused XML ({type(exc).__name__})") from exc
+        raise ParseError(source.id, None, f"refused XML ({type(exc).__name__})") from exc
     parsed = feedparser.parse(xml, resolve_relative_uris=False, sanitize_html=False)
     if not parsed.get("version"):
-        raise SourceError(f"{source.id}: not an RSS or Atom feed")
+        raise ParseError(source.id, None, "not an RSS or Atom feed")
     language = parsed.feed.get("language") or None
     return [_feed_entry_to_item(entry, source, max_text_chars, language) for entry in parsed.entries]
 
@@ -163,26 +163,26 @@ def _epoch(value: Any) -> datetime | None:
 
 
 def load_json(body: bytes, source: Source, service: str) -> Any:
-    """A JSON body, or a SourceError quoting the start of what came instead (often an HTML error page)."""
+    """A JSON body, or a ParseError quoting the start of what came instead (often an HTML error page)."""
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         snippet = " ".join(body[:120].decode("utf-8", "replace").split())
         kind = "an HTML page" if looks_like_html(body) else "non-JSON text"
-        raise SourceError(f"{source.id}: {service} returned {kind} instead of JSON: {snippet!r}") from exc
+        raise ParseError(source.id, None, f"{service} returned {kind} instead of JSON: {snippet!r}") from exc
 
 
 def json_list(document: Any, path: tuple[str, ...], source: Source, service: str) -> list[dict]:
-    """The list of objects at `path` in a JSON document; SourceError when the shape is wrong."""
+    """The list of objects at `path` in a JSON document; ParseError when the shape is wrong."""
     if not isinstance(document, dict):  # a list or a scalar would otherwise read as "no results"
-        raise SourceError(f"{source.id}: {service} JSON is a {type(document).__name__}, not an object")
+        raise ParseError(source.id, None, f"{service} JSON is a {type(document).__name__}, not an object")
     value = document
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
     if value is None and isinstance(document, dict) and path[0] not in document and len(document) > 0:
-        raise SourceError(f"{source.id}: {service} JSON has no {'.'.join(path)!r}: keys {sorted(document)[:5]}")
+        raise ParseError(source.id, None, f"{service} JSON has no {'.'.join(path)!r}: keys {sorted(document)[:5]}")
     if not isinstance(value, list | type(None)):
-        raise SourceError(f"{source.id}: {service} JSON field {'.'.join(path)!r} is not a list")
+        raise ParseError(source.id, None, f"{service} JSON field {'.'.join(path)!r} is not a list")
     return [entry for entry in value or [] if isinstance(entry, dict)]
 
 
@@ -237,10 +237,10 @@ def parse_federal_register(body: bytes, source: Source, max_text_chars: int, con
 
 
 def parse_newsapi(body: bytes, source: Source, max_text_chars: int, content_type: str | None = None) -> list[RawItem]:
-    """NewsAPI `/v2/everything` articles into raw items; an `error` status is a SourceError."""
+    """NewsAPI `/v2/everything` articles into raw items; an `error` status is a ParseError."""
     document = load_json(body, source, "NewsAPI")
     if isinstance(document, dict) and document.get("status") == "error":
-        raise SourceError(f"{source.id}: NewsAPI error {document.get('code')}: {document.get('message')}")
+        raise ParseError(source.id, None, f"NewsAPI error {document.get('code')}: {document.get('message')}")
     return [
         RawItem(
             source_id=source.id,
@@ -279,7 +279,7 @@ def parse_x(body: bytes, source: Source, max_text_chars: int, content_type: str 
     document = load_json(body, source, "X API")
     if isinstance(document, dict) and "data" not in document:
         if document.get("errors"):
-            raise SourceError(f"{source.id}: X API error: {str(document['errors'][0])[:200]}")
+            raise ParseError(source.id, None, f"X API error: {str(document['errors'][0])[:200]}")
         return []  # X leaves `data` out when nothing matched
     return [
         RawItem(

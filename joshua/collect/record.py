@@ -87,7 +87,7 @@ def record_snapshot(
                 source_id=source.id,
                 items=sum(frame.height for frame in result.frames["raw_items"]),
                 responses=len(result.fetched),
-                errors=result.errors,
+                errors=[str(error) for error in result.errors],
             )
             for source, result in zip(sources, results, strict=True)
         ],

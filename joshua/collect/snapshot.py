@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from joshua.errors import ConfigError
 
@@ -50,6 +50,7 @@ class Snapshot(BaseModel):
     directory: Path
     info: SnapshotInfo
     responses: list[RecordedResponse]
+    _by_url: dict[str, RecordedResponse] | None = PrivateAttr(default=None)
 
     @property
     def label(self) -> str:
@@ -59,8 +60,12 @@ class Snapshot(BaseModel):
 
     def response_for(self, url: str) -> RecordedResponse | None:
         """The recorded response for a request URL, compared after httpx normalisation."""
-        wanted = str(httpx.URL(url))
-        return next((r for r in self.responses if str(httpx.URL(r.url)) == wanted), None)
+        if self._by_url is None:  # normalised once: every source check and replayed request looks up here
+            index: dict[str, RecordedResponse] = {}
+            for response in self.responses:
+                index.setdefault(str(httpx.URL(response.url)), response)  # the first recording wins
+            self._by_url = index
+        return self._by_url.get(str(httpx.URL(url)))
 
 
 def load_snapshot(directory: Path) -> Snapshot:
@@ -152,6 +157,11 @@ class SnapshotRecorder:
                 )
             )
 
+    def record_failure(self, source_id: str, url: str, error: str, fetched_at: datetime) -> None:
+        """Remember a request that failed in transport (`timeout` or `connect`); replays raise it again."""
+        with self._lock:
+            self.responses.append(RecordedResponse(source=source_id, url=url, fetched_at=fetched_at, error=error))
+
     def write_manifest(self, recorded_at: datetime) -> Path:
         """Write `snapshot.toml` for everything recorded (last, so a crash leaves no manifest)."""
         lines = [
@@ -171,10 +181,13 @@ class SnapshotRecorder:
                 f"url = {_toml_string(response.url)}",
                 f"status = {response.status}",
                 f"fetched_at = {response.fetched_at.isoformat()}",
-                f"body = {_toml_string(response.body or '')}",
-                "[responses.headers]",
-                *(f"{_toml_string(key)} = {_toml_string(value)}" for key, value in sorted(response.headers.items())),
+                f"error = {_toml_string(response.error)}" if response.error else f"body = {_toml_string(response.body or '')}",
             ]
+            if response.headers:
+                lines += [
+                    "[responses.headers]",
+                    *(f"{_toml_string(key)} = {_toml_string(value)}" for key, value in sorted(response.headers.items())),
+                ]
         manifest = self.directory / MANIFEST
         temporary = manifest.with_suffix(".tmp")
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")

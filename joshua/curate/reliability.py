@@ -92,6 +92,7 @@ def source_rows(
                 "needs_credential": source.credential,
                 "status": status,
                 "error": outcome.error if outcome else None,
+                "error_type": outcome.error_type if outcome else None,
                 "consecutive_failures": 0 if ok else failures + 1 if attempted else failures,
                 "last_success_at": now if ok else before.get("last_success_at"),
                 "last_failure_at": now if status == "failed" else before.get("last_failure_at"),

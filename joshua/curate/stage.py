@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
 import polars as pl
 from pydantic import BaseModel
 
 from joshua.catalog import connect_lake
-from joshua.curate.lexicon import load_lexicon
+from joshua.collect.collector import Collection
+from joshua.curate.lexicon import Lexicon
 from joshua.curate.pipeline import PRIOR_SCHEMA, curate
 from joshua.curate.reliability import reliability_frame, source_rows
 from joshua.curate.validate import validate_isolated
 from joshua.lake import table_path, write_parquet_atomic
 from joshua.run import RunContext
-from schemas.records import SourceOutcome
+from joshua.settings import CurateSettings
+from schemas.records import Source, StageCounts
 from schemas.tables import RAW_ITEMS
 
 SOURCE_STATE_SQL = "SELECT * FROM sources"
@@ -27,7 +28,7 @@ WHERE duplicate_of IS NULL AND simhash IS NOT NULL
 
 
 class CurateResult(BaseModel):
-    """Where a run's articles are, how many went in and out, and what validation found."""
+    """Where a run's staged articles are, how many went in and out, and what validation found."""
 
     path: str
     raw_items: int
@@ -36,45 +37,46 @@ class CurateResult(BaseModel):
     evidence: int
     validation: list[str]
 
-    @property
-    def items_in(self) -> int:
-        return self.raw_items
-
-    @property
-    def items_out(self) -> int:
-        return self.articles
+    def metrics(self) -> StageCounts:
+        return StageCounts(items_in=self.raw_items, items_out=self.articles)
 
 
-def lake_history(run: RunContext) -> tuple[dict[str, dict], pl.DataFrame]:
+def lake_history(run: RunContext, lookback_days: float) -> tuple[dict[str, dict], pl.DataFrame]:
     """Each source's latest state and the fingerprints earlier runs kept within the look-back."""
-    with connect_lake(run.lake_dir, only=frozenset({"sources", "articles"})) as con:
+    with connect_lake(run.paths.lake, only=frozenset({"sources", "articles"})) as con:
         state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
-        since = run.started_at - timedelta(days=run.settings.curate.lookback_days)
+        since = run.started_at - timedelta(days=lookback_days)
         prior = pl.from_arrow(con.sql(PRIOR_SQL, params={"since": since, "run_id": run.run_id}).to_arrow_table())
     return state, prior.cast(PRIOR_SCHEMA) if prior.height else pl.DataFrame(schema=PRIOR_SCHEMA)
 
 
-def curate_run(run: RunContext, outcomes: Sequence[SourceOutcome]) -> CurateResult:
+def curate_run(
+    run: RunContext,
+    collection: Collection,
+    declared: list[Source],
+    lexicon: Lexicon,
+    settings: CurateSettings,
+    max_text_chars: int,
+) -> CurateResult:
     """Curate the raw items that a run's successful sources staged, and update the sources' state."""
+    outcomes = collection.outcomes
     paths = [outcome.path for outcome in outcomes if outcome.status == "ok" and outcome.path]
     raw = pl.scan_parquet(paths) if paths else pl.LazyFrame(schema=RAW_ITEMS)
-    state, prior = lake_history(run)
+    state, prior = lake_history(run, settings.lookback_days)
     articles = curate(
         raw,
-        reliability_frame(run.declared, state),
-        load_lexicon(run.settings.lexicon_file),
+        reliability_frame(declared, state),
+        lexicon,
         run_id=run.run_id,
         as_of=run.as_of,
-        min_relevance=run.settings.curate.min_relevance,
-        simhash_threshold=run.settings.curate.simhash_threshold,
+        min_relevance=settings.min_relevance,
+        simhash_threshold=settings.simhash_threshold,
         prior=prior,
     ).collect()
-    path = write_parquet_atomic(articles, table_path(run.staging_dir, "articles", run.run_id))
-    sources = source_rows(
-        run.declared, [*outcomes, *run.skipped], state, articles, run_id=run.run_id, now=run.started_at
-    )
-    write_parquet_atomic(sources, table_path(run.staging_dir, "sources", run.run_id))
-    validation = validate_isolated(paths, path, run.as_of, run.settings.collect.max_text_chars)
+    path = write_parquet_atomic(articles, table_path(run.paths.staging, "articles", run.run_id))
+    sources = source_rows(declared, collection.everything, state, articles, run_id=run.run_id, now=run.started_at)
+    write_parquet_atomic(sources, table_path(run.paths.staging, "sources", run.run_id))
+    validation = validate_isolated(paths, path, run.as_of, max_text_chars)
     return CurateResult(
         path=str(path),
         raw_items=sum(outcome.items for outcome in outcomes),

@@ -27,11 +27,27 @@ from schemas.records import (
     ScoredFactor,
     SensitivitySummary,
     SourceOutcome,
+    StageCounts,
     StageMetrics,
 )
 from schemas.tables import STAGES
 
 AVERAGE_WINDOWS = (30, 90, 365)
+
+
+class ReportResult(BaseModel):
+    """The report files a run wrote (by format) and the evidence its summary cites."""
+
+    files: dict[str, Path]
+    evidence: dict[str, EvidenceRef]
+
+    @property
+    def path(self) -> Path:
+        """The Markdown report (the others sit beside it)."""
+        return self.files["md"]
+
+    def metrics(self) -> StageCounts:
+        return StageCounts(items_in=len(self.evidence), items_out=len(self.files))
 
 
 class HistoryPoint(BaseModel):
