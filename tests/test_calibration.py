@@ -11,7 +11,6 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from joshua.calibration import (
     CLOCK_FILE,
@@ -43,12 +42,12 @@ def test_each_setting_is_paired_with_the_day_before_its_announcement():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    arrays(np.float64, (12, 6), elements=st.floats(0, 1)),
-    arrays(np.float64, 12, elements=st.floats(30, 1440)),
+    st.lists(st.lists(st.floats(0, 1), min_size=6, max_size=6), min_size=12, max_size=12),
+    st.lists(st.floats(30, 1440), min_size=12, max_size=12),
     st.lists(st.floats(0, 1), min_size=2, max_size=2),
 )
 def test_a_fitted_mapping_is_monotone(values, seconds, scores):
-    mapping = fit_mapping(values, seconds, SIX)
+    mapping = fit_mapping(np.array(values), np.array(seconds), SIX)
     assert mapping.slope >= 0 and all(w >= 0 for w in mapping.weights.values())
     assert sum(mapping.weights.values()) == pytest.approx(1.0)
     low, high = sorted(scores)

@@ -76,6 +76,7 @@ def test_assess_prints_headline_drivers_and_paths(data_dir):
     assert result.exit_code == 0, result.output
     for expected in ("seconds to midnight", "band", "confidence", "Top drivers", "Report:", "Lake:", "duckdb"):
         assert expected in result.stdout
+    assert "Bulletin of the Atomic Scientists: 85 s (27 January 2026)" in " ".join(result.stdout.split())
     for stage in ("collect", "curate", "analyze", "score", "store", "report"):
         assert stage in result.stderr  # the per-stage progress display
 

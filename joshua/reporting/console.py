@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from schemas.records import BackfillSummary, RunSummary, StageMetrics
+from schemas.records import Assessment, BackfillSummary, RunSummary, StageMetrics
 
 if TYPE_CHECKING:
     from joshua.calibration import Calibration
@@ -51,6 +51,18 @@ class StageProgress:
         )
 
 
+def bulletin_line(a: Assessment) -> str:
+    """The Bulletin's latest setting beside the calibrated clock's and the linear mapping's readings."""
+    from joshua.structural.history import load_bulletin_settings
+
+    latest = max(load_bulletin_settings(), key=lambda setting: setting.announced)
+    calibrated = "–" if a.seconds_calibrated is None else f"{a.seconds_calibrated} s"
+    return (
+        f"Bulletin of the Atomic Scientists: {latest.seconds} s ({latest.announced:%d %B %Y}) · JOSHUA's "
+        f"calibrated clock {calibrated} · linear mapping {a.seconds_linear} s (headline: {a.mapping})"
+    )
+
+
 def print_summary(summary: RunSummary) -> None:
     """An assessment for a terminal: the clock, the headline, alerts, accounting, drivers, paths."""
     from joshua.reporting.clock import clock_ascii
@@ -73,6 +85,7 @@ def print_summary(summary: RunSummary) -> None:
         f"P(nuclear use within 365 days) {a.p_nuclear_use_365d:.2%} "
         f"(95% interval {a.p_use_ci_low:.2%}–{a.p_use_ci_high:.2%})"
     )
+    console.print(bulletin_line(a), markup=False, highlight=False)
     for alert in a.alerts:
         console.print(Text(f"{alert.level}: ", style="bold yellow") + Text(alert.message))
     console.print(Text(a.data_label, style="dim"), highlight=False)
