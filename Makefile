@@ -7,10 +7,16 @@ STAMP   := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: assess test bench install clean
+.PHONY: assess stop test bench install clean
 
+# The first `make assess` starts Prefect's server in the background (API and UI on
+# http://127.0.0.1:4200, or another free port) and leaves it running so later runs skip its
+# start-up; `make stop` ends it.
 assess: $(STAMP)  ## run one assessment on the bundled offline snapshot
-	$(BIN)/joshua assess $(ARGS)
+	$(BIN)/joshua assess --background-server $(ARGS)
+
+stop: $(STAMP)  ## stop the Prefect server that `make assess` left running
+	$(BIN)/joshua server stop
 
 test: $(STAMP)  ## run the whole test suite (pytest exit code 5, "no tests ran", fails too)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -19,6 +25,8 @@ bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, whol
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
 	$(BIN)/python benchmarks/claude_cost.py
 	$(BIN)/python benchmarks/run_assessment.py
+	$(BIN)/python benchmarks/footprint.py
+	$(BIN)/python benchmarks/second_run.py
 	JOSHUA_CONCURRENT_RUNS=12 $(BIN)/python -m pytest tests/test_deployments.py -k concurrent -s -q -p no:cacheprovider
 
 install: $(STAMP)

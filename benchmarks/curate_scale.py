@@ -7,8 +7,8 @@ words swapped, dropped or added, so most are distinct articles and some are near
 `--prior` adds that many fingerprints of "earlier runs" to the SimHash look-back. The curate
 pipeline (identity, lexicon, SimHash dedup, quality, evidence flag) runs in a fresh process that
 reads the items from Parquet as the stage does; its peak RSS is that process's ru_maxrss, which
-includes the interpreter and the polars/numpy imports. Great Expectations validation runs in the
-sidecar process in a real run and is not part of this figure.
+includes the interpreter and the polars/numpy imports. Validation (polars expressions from the
+expectation suites) is not part of this figure.
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ Each measurement is a fresh Python process that runs `joshua assess --json` in-p
 figures include imports and Prefect's temporary server start-up. "Cold" uses a new, empty
 PREFECT_HOME (the server creates its database); "warm" reuses it. Peak RSS is reported for the
 flow process itself and, separately, for the temporary Prefect server (a child process that has
-exited by the time it is read; the validation process, also a child, is still alive and is not
-counted).
+exited by the time it is read). benchmarks/footprint.py samples the whole process tree instead.
 """
 
 from __future__ import annotations

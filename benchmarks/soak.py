@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/soak.py [--runs 200]
 
 Runs the assessment flow `runs` times on the bundled sample in one Python process (one temporary
-Prefect server, one sidecar), all writing to one temporary data directory, and prints wall time per
-run and the resident memory of the flow process and of the sidecar as the runs accumulate.
+Prefect server), all writing to one temporary data directory, and prints wall time per run and the
+resident memory of the flow process as the runs accumulate.
 """
 
 from __future__ import annotations
@@ -30,18 +30,6 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def sidecar_pid(pid: int) -> int | None:
-    """The sidecar: the child started by multiprocessing's spawn (the other child is the server)."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            for child in (task / "children").read_text().split():
-                if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text():
-                    return int(child)
-        except OSError:
-            continue  # a thread or child that ended while we looked
-    return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
@@ -56,11 +44,9 @@ def main() -> None:
             started = time.perf_counter()
             summary = assess(AssessmentParams(data_dir=scratch))
             wall = time.perf_counter() - started
-            child = sidecar_pid(os.getpid())
-            sidecar = rss_mb(child) if child else 0.0
-            rows.append((number, wall, rss_mb(os.getpid()), sidecar, summary.assessment.seconds_to_midnight))
+            rows.append((number, wall, rss_mb(os.getpid()), summary.assessment.seconds_to_midnight))
             if number == 1 or number % 20 == 0:
-                print(f"run {number:>4}: {wall:5.2f} s, flow process {rows[-1][2]:6.1f} MB, sidecar {sidecar:6.1f} MB", flush=True)
+                print(f"run {number:>4}: {wall:5.2f} s, flow process {rows[-1][2]:6.1f} MB", flush=True)
     walls = [r[1] for r in rows]
     print(f"\n{args.runs} runs in {sum(walls):.0f} s; per run median {statistics.median(walls):.2f} s, "
           f"first 10 mean {statistics.fmean(walls[:10]):.2f} s, last 10 mean {statistics.fmean(walls[-10:]):.2f} s")
@@ -68,7 +54,6 @@ def main() -> None:
     growth = (half[-1][2] - half[0][2]) / max(1, len(half) - 1)
     print(f"flow process RSS: run 1 {rows[0][2]:.0f} MB, run {len(rows) // 2} {rows[len(rows) // 2 - 1][2]:.0f} MB, "
           f"run {len(rows)} {rows[-1][2]:.0f} MB; over the second half {growth * 100:+.1f} MB per 100 runs")
-    print(f"sidecar RSS: run 1 {rows[0][3]:.0f} MB, run {len(rows)} {rows[-1][3]:.0f} MB")
 
 
 if __name__ == "__main__":

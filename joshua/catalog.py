@@ -27,18 +27,38 @@ HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
 REFERENCE_FILES = {"{nuclear_forces}": NUCLEAR_FORCES, "{arms_control_treaties}": ARMS_CONTROL_TREATIES}
 
 
-def _empty_relation(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """A typed relation with no rows, for a table that has no files yet."""
-    empty = pl.DataFrame(schema=TABLES[table])  # noqa: F841 (read by DuckDB's replacement scan)
-    columns = con.execute("DESCRIBE SELECT * FROM empty").fetchall()
-    typed = ", ".join(f'CAST(NULL AS {dtype}) AS "{name}"' for name, dtype, *_ in columns)
+SCALAR_TYPES = {
+    pl.String: "VARCHAR",
+    pl.Boolean: "BOOLEAN",
+    pl.Int32: "INTEGER",
+    pl.Int64: "BIGINT",
+    pl.UInt64: "UBIGINT",
+    pl.Float64: "DOUBLE",
+    pl.Date: "DATE",
+}
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    """The DuckDB type a polars column type is read back as from Parquet."""
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMP WITH TIME ZONE" if dtype.time_zone else "TIMESTAMP"
+    if isinstance(dtype, pl.List):
+        return f"{duckdb_type(dtype.inner)}[]"
+    if isinstance(dtype, pl.Struct):
+        return "STRUCT(" + ", ".join(f'"{field.name}" {duckdb_type(field.dtype)}' for field in dtype.fields) + ")"
+    return SCALAR_TYPES[dtype.base_type()]
+
+
+def _empty_relation(table: str) -> str:
+    """A typed relation with no rows, for a table that has no files yet (typed from its contract)."""
+    typed = ", ".join(f'CAST(NULL AS {duckdb_type(dtype)}) AS "{name}"' for name, dtype in TABLES[table].items())
     return f"(SELECT {typed}, CAST(NULL AS DATE) AS date WHERE false)"
 
 
-def _relation(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> str:
+def _relation(lake: Path, table: str) -> str:
     """The SQL relation that reads a table's Parquet files."""
     if not has_files(lake, table):
-        return _empty_relation(con, table)
+        return _empty_relation(table)
     glob = table_glob(lake, table).replace("'", "''")
     return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
 
@@ -59,7 +79,7 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Path, only: frozenset[str
     however many runs the lake holds.
     """
     wanted = TABLES if only is None else {"runs", *only}
-    relations = {table: _relation(con, lake, table) if table in wanted else _empty_relation(con, table) for table in TABLES}
+    relations = {table: _relation(lake, table) if table in wanted else _empty_relation(table) for table in TABLES}
     con.execute(VIEWS_SQL.format(**relations))
     if only is None:
         con.execute(history_sql())

@@ -2,14 +2,15 @@
 
 Commands parse options, call into joshua/ and hand results to joshua/reporting/console.py; the
 shared `--data-dir` option is declared once, and one handler (`JoshuaGroup`) turns a ConfigError
-into exit 2 and any other JoshuaError into exit 1. Heavy imports (Prefect, the flow, Great
-Expectations) happen inside commands so that `--help` and configuration errors answer at once.
+into exit 2 and any other JoshuaError into exit 1. Heavy imports (Prefect, the flow) happen inside
+commands so that `--help` and configuration errors answer at once.
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from joshua.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+DEFAULT_SERVER_PORT = 4200  # Prefect's usual port: the background server's UI is at http://127.0.0.1:4200
 
 
 class JoshuaGroup(TyperGroup):
@@ -53,8 +55,10 @@ app = _typer(
 )
 db_app = _typer(help="The DuckDB catalog of views over the lake.")
 snapshot_app = _typer(help="Recorded source responses for offline replays.")
+server_app = _typer(help="Prefect's server in the background, reused by later runs.")
 app.add_typer(db_app, name="db")
 app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(server_app, name="server")
 
 DataDir = Annotated[
     Path | None, typer.Option(help="Data directory: lake, reports, caches, catalog (default data/, or JOSHUA_DATA_DIR).")
@@ -127,8 +131,20 @@ def assess(
     run_id: Annotated[str | None, typer.Option(help="Rerun (replace) an earlier run id.")] = None,
     min_sources: Annotated[int | None, typer.Option(min=1, help="Fewest sources that must succeed.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+    background_server: Annotated[
+        bool,
+        typer.Option(
+            "--background-server",
+            help="Start Prefect's server in the background on first use and leave it running for later runs "
+            "(`joshua server stop` ends it). Without it a running background server is still reused.",
+        ),
+    ] = False,
 ) -> None:
-    """Run one assessment: collect, curate, analyze, score, store and report."""
+    """Run one assessment: collect, curate, analyze, score, store and report.
+
+    Prefect's API: PREFECT_API_URL if set, else the background server if one runs, else a temporary
+    server that ends with this command.
+    """
     from joshua.reporting.console import StageProgress, print_summary
     from joshua.run import open_run
 
@@ -151,23 +167,102 @@ def assess(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from flows.assessment import assess as assessment_flow
-    from joshua import sidecar
     from joshua.progress import watch_progress
 
-    sidecar.prewarm()  # validation and chart libraries load in their own process while Prefect starts
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors)
-    try:
-        with progress if not json_output else nullcontext(), watch_progress(StageProgress(progress)):
-            summary = assessment_flow(params)
-    except JoshuaError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line
-        print_error(f"assess failed: {type(exc).__name__}: {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
+    with _prefect_api(background_server, show_progress=not json_output):
+        try:
+            with progress if not json_output else nullcontext(), watch_progress(StageProgress(progress)):
+                summary = assessment_flow(params)
+        except JoshuaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line
+            print_error(f"assess failed: {type(exc).__name__}: {exc}")
+            raise typer.Exit(EXIT_FAILED) from None
     if json_output:
         console.print_json(summary.model_dump_json())
     else:
         print_summary(summary)
+
+
+def _prefect_home() -> Path:
+    from prefect.settings import get_current_settings
+
+    return Path(get_current_settings().home).expanduser()
+
+
+@contextmanager
+def _prefect_api(background: bool, show_progress: bool) -> Iterator[None]:
+    """Point Prefect at its API for the block: PREFECT_API_URL, the background server or a temporary one."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from joshua.prefect_server import background_server, start_background_server, temporary_server
+
+    if get_current_settings().api.url:  # the environment, a profile or a test harness names one
+        yield
+        return
+    home = _prefect_home()
+    with ExitStack() as stack:
+        with errors.status("starting Prefect's server…") if show_progress else nullcontext():
+            if background:
+                info, started = start_background_server(home, DEFAULT_SERVER_PORT)
+                if started:
+                    errors.print(f"Prefect's server runs in the background at {info.url} (stop it: joshua server stop)")
+            else:
+                info = background_server(home)
+            url = info.url if info else stack.enter_context(temporary_server())
+        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
+        yield
+
+
+@server_app.command("start")
+def server_start(
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port (another free one if taken; 0: any).")
+    ] = DEFAULT_SERVER_PORT,
+) -> None:
+    """Start Prefect's server (API and UI) in the background, unless one already runs."""
+    from joshua.prefect_server import start_background_server
+
+    with errors.status("starting Prefect's server…"):
+        info, started = start_background_server(_prefect_home(), port)
+    state = "started" if started else "already running"
+    ui = info.url.removesuffix("/api")
+    console.print(f"Prefect's server {state} at {info.url} (UI {ui}, process {info.pid})", markup=False)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the background server started by `joshua server start` or `joshua assess --background-server`."""
+    from joshua.prefect_server import stop_background_server
+
+    stopped = stop_background_server(_prefect_home())
+    console.print(f"stopped Prefect's server at {stopped.url}" if stopped else "no background server was running", markup=False)
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Say whether the background server runs, and where (exit 1 when none does)."""
+    from joshua.prefect_server import background_server
+
+    info = background_server(_prefect_home())
+    if info is None:
+        console.print("no background server is running")
+        raise typer.Exit(EXIT_FAILED)
+    console.print(f"Prefect's server runs at {info.url} (process {info.pid})", markup=False)
+
+
+@db_app.command("sweep")
+def db_sweep(data_dir: DataDir = None) -> None:
+    """Remove the files of runs that never committed (killed mid-run), once older than any run lasts."""
+    from datetime import UTC, datetime
+
+    from joshua.lake import sweep_staging, sweep_uncommitted
+
+    paths, now = _settings(data_dir).paths, datetime.now(UTC)
+    staged = sweep_staging(paths.staging, now)
+    published = sweep_uncommitted(paths.lake, now)
+    console.print(f"removed {len(published)} lake file(s) and {len(staged)} staging dir(s) of runs that never committed")
 
 
 @db_app.command("rebuild")

@@ -4,6 +4,11 @@ A run stages its files under `staging/<run_id>/` with the lake's own layout. Pub
 into `lake/` one atomic rename at a time and writes the run's `runs` row last: readers (the DuckDB
 views) only see rows of runs whose `runs` row says `completed`, so a crash mid-publish never shows
 a partial run, and rerunning a run id replaces its files instead of adding to them.
+
+A run that fails removes what it had published before writing its `failed` row. A run that never
+wrote a `runs` row at all (killed, or its machine lost) leaves files that `sweep_uncommitted`
+removes once they are older than any run can last (`STALE_AFTER`): staging directories at the start
+of every run, files in the lake with `joshua db sweep` or the weekly maintenance flow.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +28,9 @@ from joshua.errors import ConfigError, SchemaViolation
 from schemas.tables import TABLES
 
 RUN_ID_PATTERN = re.compile(r"^(\d{8})T(\d{6})Z-[0-9a-f]{6}$")
+# Older than any run can be: flows time out after 10 minutes. Files of a run with no `runs` row
+# that are older than this belong to a run that died.
+STALE_AFTER = timedelta(hours=1)
 
 
 def new_run_id(started_at: datetime) -> str:
@@ -94,6 +102,68 @@ def discard(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     with contextlib.suppress(OSError):  # another run is staging: it removes the root later
         staging.parent.rmdir()
+
+
+def unpublish(lake: Path, run_id: str) -> list[Path]:
+    """Remove every file a run has in the lake except its `runs` row (a failing run's own clean-up)."""
+    removed = [path for path in run_files(lake, run_id) if path.relative_to(lake).parts[0] != "runs"]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def _recorded_runs(lake: Path) -> set[str]:
+    """Run ids that have a `runs` row, completed or failed."""
+    if not has_files(lake, "runs"):
+        return set()
+    runs = pl.scan_parquet(table_glob(lake, "runs"), hive_partitioning=False, glob=True)
+    return set(runs.select("run_id").collect().get_column("run_id").to_list())
+
+
+def _older_than(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # removed meanwhile (another sweep, a rerun)
+        return False
+
+
+def sweep_staging(staging_root: Path, now: datetime, stale_after: timedelta = STALE_AFTER) -> list[Path]:
+    """Remove the staging directories of runs that died (nothing in them newer than `stale_after`)."""
+    cutoff = (now - stale_after).timestamp()
+    removed = []
+    if staging_root.is_dir():
+        for directory in staging_root.iterdir():
+            files = [path for path in directory.rglob("*") if path.is_file()] if directory.is_dir() else [directory]
+            if all(_older_than(path, cutoff) for path in files) and _older_than(directory, cutoff):
+                if directory.is_dir():
+                    shutil.rmtree(directory, ignore_errors=True)
+                else:
+                    directory.unlink(missing_ok=True)
+                removed.append(directory)
+    return removed
+
+
+def sweep_uncommitted(lake: Path, now: datetime, stale_after: timedelta = STALE_AFTER) -> list[Path]:
+    """Remove the lake files of runs that never wrote a `runs` row, and stray temporary files.
+
+    Only files older than `stale_after` go: a run in progress publishes its files moments before
+    it writes its `runs` row, and must not lose them in between.
+    """
+    cutoff = (now - stale_after).timestamp()
+    recorded = _recorded_runs(lake)
+    removed = []
+    for path in sorted(lake.rglob("*")) if lake.is_dir() else []:
+        if not path.is_file() or path.relative_to(lake).parts[0] == "runs":
+            continue
+        stray_temporary = path.name.startswith(".") and path.name.endswith(".tmp")
+        orphan = path.suffix == ".parquet" and RUN_ID_PATTERN.fullmatch(path.stem) and path.stem not in recorded
+        if (stray_temporary or orphan) and _older_than(path, cutoff):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    for directory in sorted({path.parent for path in removed}, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty: other runs' files live there
+            directory.rmdir()
+    return removed
 
 
 def table_glob(lake: Path, table: str) -> str:

@@ -11,7 +11,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from joshua.catalog import build_catalog, connect_lake
-from joshua.lake import conform, discard, has_files, publish, run_files, table_path, write_parquet_atomic
+from joshua.lake import conform, discard, has_files, publish, run_files, table_path, unpublish, write_parquet_atomic
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
@@ -187,8 +187,9 @@ def commit_run(run: RunContext, record: pl.DataFrame) -> None:
 
 
 def abandon_run(run: RunContext, record: pl.DataFrame) -> None:
-    """Drop a failed run's staged files and commit its `runs` row with status `failed`."""
+    """Drop a failed run's staged and published files, then commit its `runs` row with status `failed`."""
     discard(run.paths.staging)
+    unpublish(run.paths.lake, run.run_id)
     commit_run(run, record)
 
 

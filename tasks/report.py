@@ -6,7 +6,6 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from joshua import sidecar
 from joshua.catalog import connect_lake
 from joshua.collect.collector import Collection
 from joshua.reporting.data import ReportResult, load_evidence, run_report_data
@@ -36,7 +35,7 @@ def report_assessment(
     evidence = load_evidence(stored.path_of("articles"), assessment)
     with connect_lake(run.paths.lake, only=frozenset({"assessments", "risk_factors", "alerts", "calibration"})) as con:
         data = run_report_data(con, assessment, evidence, collection.everything, stages)
-    paths = sidecar.call(write_report, data, run.paths.reports, risk)  # charts render in the sidecar
+    paths = write_report(data, run.paths.reports, risk)
     create_markdown_artifact(key=REPORT_ARTIFACT_KEY, markdown=summary_markdown(data), description=f"Run {run.run_id}")
     create_link_artifact(
         key=REPORT_LINK_KEY, link=paths["html"].resolve().as_uri(), link_text="HTML report", description=f"Run {run.run_id}"

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from joshua import sidecar
 from joshua.collect.collector import Collection
+from joshua.lake import sweep_staging
 from joshua.risk.assess import History
 from joshua.run import FLOW_NAME, RunContext, RunInputs, open_run
 from joshua.settings import load_settings
@@ -17,9 +17,9 @@ from schemas.records import Analysis, AssessmentParams, StageMetrics
 @task(cache_policy=NO_CACHE)
 def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> tuple[RunContext, RunInputs]:
     """Read settings once and fix the run's id, clock, paths, data and analyzer."""
-    opened = open_run(params, load_settings(data_dir=params.data_dir), flow=flow)
-    sidecar.prewarm()  # validation and chart libraries load in their own process during collection
-    return opened
+    run, inputs = open_run(params, load_settings(data_dir=params.data_dir), flow=flow)
+    sweep_staging(run.paths.staging.parent, run.started_at)  # what runs that died left staged
+    return run, inputs
 
 
 @task(cache_policy=NO_CACHE)

@@ -63,7 +63,7 @@ def test_a_rerun_replaces_each_year_and_the_daily_history_ignores_the_reconstruc
     report = Path(summary.report_path)
     assert "latest setting: 85 s" in report.read_text(encoding="utf-8")
     assert "<svg" in (report.parent / a.run_id / "clock_history.svg").read_text(encoding="utf-8")
-    assert "Reconstruction 1947 onward" in report.with_suffix(".html").read_text(encoding="utf-8")
+    assert "Reconstruction against the Bulletin" in report.with_suffix(".html").read_text(encoding="utf-8")
     charts = data_dir / "trend-charts"
     result = runner.invoke(app, ["trends", "--period", "all", "--output", str(charts), "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output

@@ -82,3 +82,14 @@ def test_files_written_before_error_type_existed_still_read(tmp_path):
     with connect_lake(lake) as con:
         rows = con.execute("SELECT source_id, error_type FROM sources ORDER BY source_id").fetchall()
     assert rows == [("a", None), ("b", "ParseError")]
+
+
+def test_empty_views_have_the_types_duckdb_reads_from_the_tables_parquet():
+    from joshua.catalog import _empty_relation
+    from schemas.tables import TABLES
+
+    con = duckdb.connect()
+    for table, schema in TABLES.items():
+        frame = pl.DataFrame(schema=schema)  # noqa: F841 (read by DuckDB's replacement scan)
+        expected = con.execute("DESCRIBE SELECT *, CAST(NULL AS DATE) AS date FROM frame").fetchall()
+        assert con.execute(f"DESCRIBE SELECT * FROM {_empty_relation(table)}").fetchall() == expected, table

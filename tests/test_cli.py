@@ -117,6 +117,21 @@ def test_simulate_rejects_bad_scenarios(tmp_path, scenario, message):
     assert message in one_line_error(result)
 
 
+def test_db_sweep_removes_the_files_of_runs_that_never_committed(tmp_path):
+    import os
+
+    from joshua.lake import STALE_AFTER, table_path, write_parquet_atomic
+    from tests.lake_factory import full
+
+    dead = "20261127T080000Z-222222"
+    orphan = write_parquet_atomic(full("articles", [{"run_id": dead}]), table_path(tmp_path / "lake", "articles", dead))
+    stale = orphan.stat().st_mtime - STALE_AFTER.total_seconds() - 60
+    os.utime(orphan, (stale, stale))
+    result = invoke("db", "sweep", "--data-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "removed 1 lake file(s) and 0 staging dir(s)" in result.stdout and not orphan.exists()
+
+
 def commands(group, path=("joshua",)):
     """Every leaf command of the CLI with its full name."""
     for name, command in group.commands.items():

@@ -15,7 +15,7 @@ from joshua.curate.pipeline import (
     with_lexicon,
     with_quality,
 )
-from joshua.curate.validate import validate_articles, validate_isolated
+from joshua.curate.validate import validate_articles, validate_run
 from joshua.errors import SchemaViolation
 from joshua.settings import PROJECT_ROOT
 from schemas.tables import RAW_ITEMS
@@ -200,16 +200,13 @@ def test_validation_lists_every_failure():
     assert len(caught.value.failures) == 4
 
 
-def test_isolated_validation_reports_the_same_failures_and_summarises_a_pass(tmp_path):
-    path = tmp_path / "articles.parquet"
-    BAD_ARTICLES.write_parquet(path)
+def test_run_validation_reports_the_failures_and_summarises_a_pass(tmp_path):
+    no_raw_items = pl.LazyFrame(schema=RAW_ITEMS)
     with pytest.raises(SchemaViolation) as caught:
-        validate_isolated([], path, AS_OF, 5000)
-    assert len(caught.value.failures) == 4
-    BAD_ARTICLES.head(1).write_parquet(path)
-    summary = validate_isolated([], path, AS_OF, 5000)  # a valid file passes
-    assert summary[0].startswith("raw_items: ") and summary[1].startswith("articles: ")
-    assert "passed on 1 rows" in summary[1]
+        validate_run(no_raw_items, BAD_ARTICLES, AS_OF, 5000)
+    assert caught.value.table == "articles" and len(caught.value.failures) == 4
+    summary = validate_run(no_raw_items, BAD_ARTICLES.head(1), AS_OF, 5000)  # a valid frame passes
+    assert summary == ["raw_items: 9 expectations passed on 0 rows", "articles: 15 expectations passed on 1 rows"]
 
 
 def test_raw_items_suite_catches_overlong_text_and_bad_status():

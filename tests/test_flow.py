@@ -182,3 +182,24 @@ def test_notifications_are_sent_and_logged_and_never_fail_the_run(data_dir, make
     finally:
         hook.close()
         down.close()
+
+
+def test_maintenance_sweeps_runs_that_died_and_rebuilds_the_catalog(data_dir):
+    import os
+
+    from flows.maintenance import maintain_lake
+    from joshua.lake import STALE_AFTER, table_path, write_parquet_atomic
+    from tests.lake_factory import full
+
+    summary = assess(AssessmentParams(data_dir=str(data_dir)))
+    dead = "20261127T080000Z-222222"
+    orphan = write_parquet_atomic(full("articles", [{"run_id": dead}]), table_path(data_dir / "lake", "articles", dead))
+    staged = write_parquet_atomic(full("articles", [{"run_id": dead}]), table_path(data_dir / "staging" / dead, "articles", dead))
+    stale = orphan.stat().st_mtime - STALE_AFTER.total_seconds() - 60
+    for path in (orphan, staged, *staged.parents[:4]):
+        os.utime(path, (stale, stale))
+    (data_dir / "joshua.duckdb").unlink()
+    assert maintain_lake(str(data_dir)) == 2
+    assert not orphan.exists() and not (data_dir / "staging" / dead).exists()
+    with duckdb.connect(str(data_dir / "joshua.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT run_id FROM assessments").fetchall() == [(summary.run_id,)]

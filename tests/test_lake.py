@@ -1,12 +1,14 @@
 """The lake's files: run ids, hive paths, atomic writes, publishing and the table contracts."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from joshua.errors import ConfigError, SchemaViolation
 from joshua.lake import conform, new_run_id, publish, run_date, table_path, write_parquet_atomic
+from tests.lake_factory import full
 
 RUN = "20261127T060000Z-abcdef"
 
@@ -53,3 +55,60 @@ def test_conform_names_the_missing_columns_as_a_schema_violation():
     with pytest.raises(SchemaViolation) as caught:
         conform(pl.DataFrame({"run_id": ["r"]}), "alerts")
     assert caught.value.table == "alerts" and "assessment_id" in caught.value.failures[0]
+
+
+def _age(path: Path, seconds: float) -> None:
+    import os
+
+    when = path.stat().st_mtime - seconds
+    os.utime(path, (when, when))
+
+
+def test_files_of_runs_that_never_committed_are_swept_once_stale(tmp_path):
+    from datetime import timedelta
+
+    from joshua.lake import STALE_AFTER, sweep_staging, sweep_uncommitted
+
+    lake, now = tmp_path / "lake", datetime.now(UTC)
+    committed, failed, dead, in_flight = RUN, "20261127T070000Z-111111", "20261127T080000Z-222222", "20261127T090000Z-333333"
+    for run_id in (committed, failed):
+        write_parquet_atomic(full("runs", [{"run_id": run_id, "status": "completed"}]), table_path(lake, "runs", run_id))
+    kept, swept = [], []
+    for run_id in (committed, failed, dead, in_flight):
+        for table in ("articles", "notifications"):
+            path = write_parquet_atomic(full(table, [{"run_id": run_id}]), table_path(lake, table, run_id))
+            if run_id != in_flight:
+                _age(path, STALE_AFTER.total_seconds() + 60)
+            (swept if run_id == dead else kept).append(path)
+    stray = table_path(lake, "articles", committed).with_name(".x.parquet.0badc0de.tmp")
+    stray.write_bytes(b"half a file")
+    _age(stray, STALE_AFTER.total_seconds() + 60)
+    # A direct read sees the dead run's rows until the sweep.
+    assert dead in pl.scan_parquet(str(lake / "articles" / "**" / "*.parquet")).collect()["run_id"].to_list()
+    removed = sweep_uncommitted(lake, now)
+    assert sorted(removed) == sorted([*swept, stray])
+    assert all(path.exists() for path in kept)  # committed runs, and a run still publishing
+    assert dead not in pl.scan_parquet(str(lake / "articles" / "**" / "*.parquet")).collect()["run_id"].to_list()
+    assert sweep_uncommitted(lake, now) == []
+
+    staging = tmp_path / "staging"
+    old = write_parquet_atomic(pl.DataFrame({"v": [1]}), table_path(staging / dead, "articles", dead))
+    for path in (old, old.parent, old.parent.parent, staging / dead):
+        _age(path, STALE_AFTER.total_seconds() + 60)
+    fresh = write_parquet_atomic(pl.DataFrame({"v": [1]}), table_path(staging / in_flight, "articles", in_flight))
+    assert sweep_staging(staging, now) == [staging / dead]
+    assert fresh.exists() and not (staging / dead).exists()
+    assert sweep_staging(staging, now + timedelta(hours=2)) == [staging / in_flight]
+
+
+def test_a_failed_run_removes_what_it_had_published(tmp_path):
+    from joshua.lake import unpublish
+
+    lake = tmp_path / "lake"
+    for table in ("articles", "assessments"):
+        write_parquet_atomic(full(table, [{"run_id": RUN}]), table_path(lake, table, RUN))
+    write_parquet_atomic(full("articles", [{"run_id": "20261127T070000Z-111111"}]), table_path(lake, "articles", "20261127T070000Z-111111"))
+    runs = write_parquet_atomic(full("runs", [{"run_id": RUN, "status": "failed"}]), table_path(lake, "runs", RUN))
+    assert len(unpublish(lake, RUN)) == 2
+    assert sorted(p.stem for p in lake.rglob("*.parquet")) == [RUN, "20261127T070000Z-111111"]
+    assert runs.exists()

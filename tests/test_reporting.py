@@ -137,3 +137,43 @@ def test_write_report_in_three_formats(tmp_path):
 def test_stage_rows():
     rows = stage_rows([StageMetrics(stage="curate", seconds=1.23456, items_in=10, items_out=7)])
     assert rows[0]["seconds"] == 1.235 and rows[0]["items_in"] == 10 and rows[0]["cost_usd"] == 0.0
+
+
+def test_charts_are_well_formed_svg_with_data_text_escaped():
+    from xml.etree import ElementTree
+
+    from joshua.reporting.charts import all_charts
+
+    data = report_data()
+    hostile_point = data.history[0].model_copy(update={"categories": {HOSTILE: 0.7}})
+    charts = all_charts(data.model_copy(update={"history": [hostile_point, *data.history[1:]]}), RISK)
+    assert sorted(charts) == ["category_breakdown", "category_heatmap", "monte_carlo", "risk_over_time", "top_factors"]
+    for name, svg in charts.items():
+        root = ElementTree.fromstring(svg)  # parses: every data text is escaped
+        assert root.tag == "{http://www.w3.org/2000/svg}svg", name
+        assert "<script" not in svg
+    heatmap = ElementTree.fromstring(charts["category_heatmap"])
+    labels = [t.text for t in heatmap.iter("{http://www.w3.org/2000/svg}text")]
+    assert HOSTILE in labels and "economic" in labels
+    bars = [r for r in ElementTree.fromstring(charts["top_factors"]).iter("{http://www.w3.org/2000/svg}rect")]
+    assert len(bars) == 1 + len(Category)  # the background and one bar per factor
+
+
+def test_long_timelines_are_drawn_as_weekly_means():
+    from joshua.reporting.charts import risk_over_time
+
+    data = report_data()
+    start = data.assessment.assessed_at - timedelta(days=700)
+    history = [HistoryPoint(assessed_at=start + timedelta(days=n), seconds=600 + n % 7) for n in range(700)]
+    svg = risk_over_time(data.model_copy(update={"history": history}))
+    polyline = svg.split("<polyline points=\"", 1)[1].split('"', 1)[0]
+    assert 95 <= len(polyline.split()) <= 105  # 700 days: about a hundred weeks
+
+
+def test_nice_ticks_and_heat_colours():
+    from joshua.reporting.charts import heat_colour, nice_ticks
+
+    assert nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(512, 688) == [550, 600, 650]
+    assert nice_ticks(3, 3) == [3]
+    assert heat_colour(0) == "#fff5eb" and heat_colour(1) == "#a63603" and heat_colour(7) == heat_colour(1)

@@ -12,7 +12,7 @@ from joshua.collect.collector import Collection
 from joshua.curate.lexicon import Lexicon
 from joshua.curate.pipeline import PRIOR_SCHEMA, curate
 from joshua.curate.reliability import reliability_frame, source_rows
-from joshua.curate.validate import validate_isolated
+from joshua.curate.validate import validate_run
 from joshua.lake import table_path, write_parquet_atomic
 from joshua.run import RunContext
 from joshua.settings import CurateSettings
@@ -44,10 +44,14 @@ class CurateResult(BaseModel):
 def lake_history(run: RunContext, lookback_days: float) -> tuple[dict[str, dict], pl.DataFrame]:
     """Each source's latest state and the fingerprints earlier runs kept within the look-back."""
     with connect_lake(run.paths.lake, only=frozenset({"sources", "articles"})) as con:
-        state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
+        # Fetched as Python rows and NumPy arrays: DuckDB's Arrow path would load pyarrow (30 MB) for this.
+        sources = con.sql(SOURCE_STATE_SQL)
+        names = [column[0] for column in sources.description]
+        rows = [dict(zip(names, row, strict=True)) for row in sources.fetchall()]
+        state = {row["source_id"]: row for row in rows}
         since = run.started_at - timedelta(days=lookback_days)
-        prior = pl.from_arrow(con.sql(PRIOR_SQL, params={"since": since, "run_id": run.run_id}).to_arrow_table())
-    return state, prior.cast(PRIOR_SCHEMA) if prior.height else pl.DataFrame(schema=PRIOR_SCHEMA)
+        prior = con.sql(PRIOR_SQL, params={"since": since, "run_id": run.run_id}).fetchnumpy()
+    return state, pl.DataFrame({name: prior[name] for name in PRIOR_SCHEMA}).cast(PRIOR_SCHEMA)
 
 
 def curate_run(
@@ -76,7 +80,7 @@ def curate_run(
     path = write_parquet_atomic(articles, table_path(run.paths.staging, "articles", run.run_id))
     sources = source_rows(declared, collection.everything, state, articles, run_id=run.run_id, now=run.started_at)
     write_parquet_atomic(sources, table_path(run.paths.staging, "sources", run.run_id))
-    validation = validate_isolated(paths, path, run.as_of, max_text_chars)
+    validation = validate_run(raw, articles, run.as_of, max_text_chars)
     return CurateResult(
         path=str(path),
         raw_items=sum(outcome.items for outcome in outcomes),

@@ -64,13 +64,6 @@ def clock_svg(seconds: int, band: str) -> str:
     )
 
 
-def clock_png(seconds: int, band: str) -> bytes:
-    """The clock as PNG, rendered offline from its SVG."""
-    import vl_convert
-
-    return vl_convert.svg_to_png(clock_svg(seconds, band))
-
-
 def write_clock(seconds: int, band: str, directory: Path, formats: tuple[str, ...]) -> list[Path]:
     """Write the clock as `clock.svg` and/or `clock.png`; returns the paths."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -79,8 +72,10 @@ def write_clock(seconds: int, band: str, directory: Path, formats: tuple[str, ..
         written.append(directory / "clock.svg")
         written[-1].write_text(clock_svg(seconds, band), encoding="utf-8")
     if "png" in formats:
+        from joshua.reporting.charts import svg_to_png
+
         written.append(directory / "clock.png")
-        written[-1].write_bytes(clock_png(seconds, band))
+        written[-1].write_bytes(svg_to_png(clock_svg(seconds, band)))
     return written
 
 

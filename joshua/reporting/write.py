@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from joshua.reporting.charts import all_charts
 from joshua.reporting.clock import clock_svg
 from joshua.reporting.data import ReportData
 from joshua.reporting.markdown import render_markdown
@@ -25,13 +26,12 @@ def _write_atomic(path: Path, text: str) -> Path:
 
 def write_report(data: ReportData, directory: Path, risk: RiskSettings, formats: Iterable[str] = FORMATS) -> dict[str, Path]:
     """Write the report in the given formats, named by run id; returns {format: path}."""
-    from joshua.reporting.charts import all_charts, to_svg  # altair and vl-convert: heavy, loaded on use
     from joshua.reporting.html import render_html
 
     name = data.assessment.run_id
     formats = set(formats)
     written: dict[str, Path] = {}
-    svgs = {chart_name: to_svg(chart) for chart_name, chart in all_charts(data, risk).items()} if formats - {"json"} else {}
+    svgs = all_charts(data, risk) if formats - {"json"} else {}
     if "md" in formats:
         assets = directory / name
         for chart_name, svg in svgs.items():

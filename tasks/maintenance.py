@@ -1,0 +1,24 @@
+"""Lake maintenance tasks."""
+
+from datetime import UTC, datetime
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from joshua.catalog import build_catalog
+from joshua.lake import sweep_staging, sweep_uncommitted
+from joshua.settings import load_settings
+
+
+@task(cache_policy=NO_CACHE)
+def sweep_dead_runs(data_dir: str | None) -> int:
+    """Remove the staged and published files of runs that died before committing; how many went."""
+    paths, now = load_settings(data_dir=data_dir).paths, datetime.now(UTC)
+    return len(sweep_staging(paths.staging, now)) + len(sweep_uncommitted(paths.lake, now))
+
+
+@task(cache_policy=NO_CACHE)
+def rebuild_catalog(data_dir: str | None) -> None:
+    """Rebuild the DuckDB catalog of views over the lake."""
+    paths = load_settings(data_dir=data_dir).paths
+    build_catalog(paths.lake, paths.catalog)
