@@ -36,13 +36,12 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     from flows.assessment import assess
-    from schemas.records import AssessmentParams
 
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for number in range(1, args.runs + 1):
             started = time.perf_counter()
-            summary = assess(AssessmentParams(data_dir=scratch))
+            summary = assess(data_dir=scratch)
             wall = time.perf_counter() - started
             rows.append((number, wall, rss_mb(os.getpid()), summary.assessment.seconds_to_midnight))
             if number == 1 or number % 20 == 0:

@@ -44,7 +44,8 @@ class JoshuaGroup(TyperGroup):
 
 
 def _typer(**options: object) -> typer.Typer:
-    return typer.Typer(cls=JoshuaGroup, no_args_is_help=True, **options)
+    # plain help: flags show as `--live`, not `--live <bool>`
+    return typer.Typer(cls=JoshuaGroup, no_args_is_help=True, rich_markup_mode=None, **options)
 
 
 app = _typer(
@@ -120,6 +121,10 @@ def assess(
         Path | None, typer.Option(help="Replay this snapshot directory (default: the bundled sample).")
     ] = None,
     live: Annotated[bool, typer.Option("--live", help="Fetch the sources over the network.")] = False,
+    allow_sample: Annotated[
+        bool,
+        typer.Option("--allow-sample", help="Let the fictional sample write into a lake that holds assessments of real data."),
+    ] = False,
     analyzer: Annotated[Analyzer, typer.Option(help="auto: Claude when a key is set, else heuristic.")] = Analyzer.auto,
     model: Annotated[str | None, typer.Option(help="Claude model id (default from joshua.toml).")] = None,
     consensus: Annotated[int | None, typer.Option(min=1, max=7, help="Claude samples to combine.")] = None,
@@ -153,6 +158,7 @@ def assess(
     params = AssessmentParams(
         snapshot=str(snapshot) if snapshot else None,
         live=live,
+        allow_sample=allow_sample,
         analyzer=analyzer.value,
         model=model,
         consensus=consensus,
@@ -173,7 +179,7 @@ def assess(
     with _prefect_api(background_server, show_progress=not json_output):
         try:
             with progress if not json_output else nullcontext(), watch_progress(StageProgress(progress)):
-                summary = assessment_flow(params)
+                summary = assessment_flow(**params.model_dump())
         except JoshuaError:
             raise
         except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line
@@ -337,7 +343,9 @@ def history(
 
 @app.command()
 def report(
-    assessment_id: Annotated[str | None, typer.Argument(help="An assessment id (default: the latest).")] = None,
+    assessment_id: Annotated[
+        str | None, typer.Argument(help="An assessment id or a run id (default: the latest).")
+    ] = None,
     latest: Annotated[bool, typer.Option("--latest", help="The latest assessment (the default).")] = False,
     format_: Annotated[ReportFormat, typer.Option("--format", help="md, html or json.")] = ReportFormat.html,
     open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
@@ -422,6 +430,19 @@ def metrics(data_dir: DataDir = None) -> None:
         sys.stdout.write(render_metrics(con).decode())
 
 
+def _prefect_api_url() -> tuple[str | None, str]:
+    """The Prefect API that runs report to, and where that comes from: PREFECT_API_URL, else the
+    active Prefect profile (`prefect config set PREFECT_API_URL=…`)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"], "PREFECT_API_URL"
+    from prefect.settings import PREFECT_API_URL, load_current_profile
+
+    profile = load_current_profile()
+    url = profile.settings.get(PREFECT_API_URL)
+    origin = f"Prefect profile {profile.name!r}"
+    return (str(url), origin) if url else (None, f"neither PREFECT_API_URL nor the {origin} sets one")
+
+
 @app.command()
 def diagnose(data_dir: DataDir = None) -> None:
     """Check configuration, data directory, lake and catalog, Prefect, credentials and sources."""
@@ -429,7 +450,7 @@ def diagnose(data_dir: DataDir = None) -> None:
     from joshua.diagnose import overall
     from joshua.reporting.console import print_checks
 
-    checks = run_checks(data_dir, os.environ.get("PREFECT_API_URL"))
+    checks = run_checks(data_dir, *_prefect_api_url())
     status = overall(checks)
     print_checks(checks, status)
     if status == "NOT READY":

@@ -26,7 +26,7 @@ class Check:
     detail: str
 
 
-def diagnose(data_dir: Path | None, prefect_api_url: str | None) -> list[Check]:
+def diagnose(data_dir: Path | None, prefect_api_url: str | None, prefect_api_origin: str = "PREFECT_API_URL") -> list[Check]:
     """Run every check; the settings check failing stops the others that need settings."""
     try:
         settings = load_settings(data_dir=data_dir)
@@ -35,7 +35,7 @@ def diagnose(data_dir: Path | None, prefect_api_url: str | None) -> list[Check]:
     risk = settings.risk
     checks = [Check("configuration", "ok", f"weights sum to 1, {len(risk.bands)} bands, mapping {risk.mapping}")]
     checks += [_sources(settings), _snapshot(settings), _data_dir(settings.data_dir), *_lake(settings)]
-    checks.append(_prefect(prefect_api_url))
+    checks.append(_prefect(prefect_api_url, prefect_api_origin))
     checks.append(_credentials(settings))
     return checks
 
@@ -91,15 +91,15 @@ def _lake(settings: Settings) -> list[Check]:
     return checks
 
 
-def _prefect(api_url: str | None) -> Check:
+def _prefect(api_url: str | None, origin: str) -> Check:
     if not api_url:
-        return Check("prefect", "ok", "no PREFECT_API_URL: runs use a temporary local server")
+        return Check("prefect", "ok", f"no Prefect API URL ({origin}): runs use a temporary local server")
     try:
         response = httpx.get(f"{api_url.rstrip('/')}/health", timeout=5)
         response.raise_for_status()
     except httpx.HTTPError as exc:
-        return Check("prefect", "fail", f"{api_url} is not reachable: {type(exc).__name__}")
-    return Check("prefect", "ok", f"{api_url} answers")
+        return Check("prefect", "fail", f"{api_url} (from {origin}) is not reachable: {type(exc).__name__}")
+    return Check("prefect", "ok", f"{api_url} (from {origin}) answers")
 
 
 def _credentials(settings: Settings) -> Check:

@@ -4,6 +4,7 @@ The tree, caught by type and never by message (after httpx's: the data rides on 
 
 * JoshuaError
   * ConfigError - settings, sources or a snapshot that cannot be used.
+    * SampleRefused - the fictional sample would mix with assessments of real data.
   * SourceError(source_id, url) - one source could not be collected.
     * FetchError - the request failed: transport error, HTTP status, oversized or corrupt body.
     * ParseError - the body arrived but is not what the source promised.
@@ -30,6 +31,10 @@ class JoshuaError(Exception):
 
 class ConfigError(JoshuaError):
     """Settings, a sources file or a snapshot directory cannot be used."""
+
+
+class SampleRefused(ConfigError):
+    """The bundled (fictional) sample would land in a lake that holds assessments of real data."""
 
 
 class SourceError(JoshuaError):

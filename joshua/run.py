@@ -8,9 +8,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from joshua.analyze import AnalyzerSetup, resolve_analyzer
+from joshua.catalog import connect_lake
 from joshua.collect.endpoints import source_requests
 from joshua.collect.snapshot import Snapshot, load_snapshot
 from joshua.curate.lexicon import Lexicon, load_lexicon
+from joshua.errors import SampleRefused
 from joshua.lake import new_run_id, run_date
 from joshua.settings import RunPaths, Settings
 from joshua.sources import load_sources
@@ -27,6 +29,7 @@ from schemas.records import (
 
 FLOW_NAME = "nuclear-risk-assessment"
 COLLECTION_FLOW_NAME = "nuclear-risk-collection"
+LIVE_ASSESSMENTS_SQL = "SELECT count(*) FROM assessments WHERE NOT sample_data"
 
 
 class RunContext(BaseModel):
@@ -72,6 +75,8 @@ def open_run(
     if analyzer == "claude":
         settings.claude.price(model)  # a model without a price cannot be budgeted: refuse it now
     snapshot = None if params.live else load_snapshot(Path(params.snapshot or settings.sample_snapshot))
+    if snapshot is not None and snapshot.info.sample and not params.allow_sample:
+        refuse_sample_beside_live(settings.paths.lake)
     lexicon = load_lexicon(settings.lexicon_file)
     reasons = {source.id: why_skipped(source, snapshot, settings, lexicon.keywords) for source in sources}
     run = RunContext(
@@ -100,6 +105,26 @@ def open_run(
         lexicon=lexicon,
     )
     return run, inputs
+
+
+def refuse_sample_beside_live(lake_dir: Path) -> None:
+    """Raise SampleRefused when the lake holds assessments of real data (live, or replayed from a
+    recording): fiction must not mix into their trend, history and "already seen" articles unless
+    `allow_sample` asks for it."""
+    with connect_lake(lake_dir, only=frozenset({"assessments"})) as con:
+        live = con.execute(LIVE_ASSESSMENTS_SQL).fetchone()[0]
+    if live:
+        raise SampleRefused(
+            f"{lake_dir} holds {live} assessment(s) of real data; this run would add the bundled fictional sample. "
+            "Collect live (`--live`, parameter live=true), replay another snapshot, write elsewhere "
+            "(--data-dir), or pass --allow-sample (parameter allow_sample=true) to mix them on purpose"
+        )
+
+
+def run_tags(run: RunContext, inputs: RunInputs) -> list[str]:
+    """Tags of a run's Prefect flow run: where its data came from and which analyzer rated it."""
+    data = ["live"] if inputs.snapshot is None else ["snapshot", *(["sample"] if inputs.sample_data else [])]
+    return [*data, f"analyzer:{inputs.analyzer.name}"] if run.flow == FLOW_NAME else data
 
 
 def why_skipped(source: Source, snapshot: Snapshot | None, settings: Settings, keywords: dict[str, list[str]]) -> str | None:

@@ -122,6 +122,32 @@ class NotificationSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
 
 
+class SecretBlocks(BaseModel):
+    """Prefect Secret blocks, by name, holding secrets the environment does not set (DESIGN decision 11).
+
+    E.g. `JOSHUA_SECRET_BLOCKS__NEWSAPI_KEY=joshua-newsapi-key`; the environment variable itself
+    (NEWSAPI_KEY) wins when both are set. The Claude key's block is `claude.secret_block`.
+    """
+
+    newsapi_key: str | None = None
+    x_bearer_token: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    slack_webhook_url: str | None = None
+    smtp_password: str | None = None
+
+
+# Where each secret lives in Settings (None: top level), and whether it is held as a SecretStr.
+SECRET_FIELDS: dict[str, tuple[str | None, bool]] = {
+    "newsapi_key": (None, True),
+    "x_bearer_token": (None, True),
+    "webhook_url": ("notifications", False),
+    "webhook_secret": ("notifications", True),
+    "slack_webhook_url": ("notifications", False),
+    "smtp_password": ("notifications", True),
+}
+
+
 class RiskSettings(BaseModel):
     """Weights, bands and the clock mapping (DESIGN decisions 2-4)."""
 
@@ -210,12 +236,18 @@ class Settings(BaseSettings):
     x_bearer_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("JOSHUA_X_BEARER_TOKEN", "X_BEARER_TOKEN")
     )
+    reports_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="Base URL where data/reports is served; the run's link artifact and the report's charts point there",
+    )
     collect: CollectSettings = CollectSettings()
     curate: CurateSettings = CurateSettings()
     analyze: AnalyzeSettings = AnalyzeSettings()
     claude: ClaudeSettings = ClaudeSettings()
     notifications: NotificationSettings = NotificationSettings()
     risk: RiskSettings = RiskSettings()
+    secret_blocks: SecretBlocks = SecretBlocks()
 
     @classmethod
     def settings_customise_sources(
@@ -241,6 +273,26 @@ class Settings(BaseSettings):
     def credential_secret(self, name: str | None) -> SecretStr | None:
         """A source's credential, still a secret (what tasks receive), or None."""
         return self.credentials().get(name) if name else None
+
+    def missing_secret_blocks(self) -> dict[str, str]:
+        """{secret: block name} for each secret the environment left unset and a block is named for."""
+        wanted = {}
+        for name, (section, _) in SECRET_FIELDS.items():
+            block = getattr(self.secret_blocks, name)
+            if block and getattr(getattr(self, section) if section else self, name) is None:
+                wanted[name] = block
+        return wanted
+
+    def with_secrets(self, values: dict[str, str]) -> Settings:
+        """A copy with these secrets (read from their blocks) filled in."""
+        top: dict[str, Any] = {}
+        sections: dict[str, dict[str, Any]] = {}
+        for name, value in values.items():
+            section, secret = SECRET_FIELDS[name]
+            (sections.setdefault(section, {}) if section else top)[name] = SecretStr(value) if secret else value
+        for section, update in sections.items():
+            top[section] = getattr(self, section).model_copy(update=update)
+        return self.model_copy(update=top)
 
     def credential(self, name: str) -> str | None:
         """The value of a source's credential (named by its environment variable), or None."""

@@ -23,7 +23,7 @@ HISTORY_SQL = """
 SELECT assessment_id, base_score, seconds_to_midnight, confidence_score, trend, band
 FROM assessments
 WHERE run_id <> $run_id
-ORDER BY assessed_at
+ORDER BY assessed_at, run_id  -- run ids sort by start time: ties (same as-of) keep run order
 """
 # Factors of exactly the assessments the first query returned: a run committing between the two
 # queries must not add factor rows for an assessment the history does not hold.

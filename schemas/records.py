@@ -287,20 +287,34 @@ class StageMetrics(StageCounts):
 
 
 class CollectionParams(BaseModel):
-    """Parameters of a collection run (rendered as a form in the Prefect UI)."""
+    """Parameters of a collection run: the flow's parameters, checked together."""
+
+    model_config = ConfigDict(extra="forbid")  # a typo such as `snapshots` is an error, not the sample
 
     snapshot: str | None = Field(
         default=None,
         description="Snapshot directory to replay; empty means the bundled sample unless `live`.",
     )
     live: bool = Field(default=False, description="Fetch the sources over the network.")
+    allow_sample: bool = Field(
+        default=False, description="Let the bundled (fictional) sample write into a lake that holds real assessments."
+    )
     data_dir: str | None = Field(default=None, description="Where the run writes; default data/.")
     run_id: str | None = Field(default=None, description="Rerun (replace) an earlier run id.")
     min_sources: int | None = Field(default=None, ge=1, description="Fewest sources that must succeed.")
 
+    @model_validator(mode="after")
+    def _one_data_source(self) -> CollectionParams:
+        if self.live and self.snapshot:
+            raise ValueError(
+                f"`live` and `snapshot` exclude each other (snapshot={self.snapshot!r}): "
+                "set live to collect over the network, or a snapshot to replay it"
+            )
+        return self
+
 
 class AssessmentParams(CollectionParams):
-    """Parameters of one assessment run (rendered as a form in the Prefect UI)."""
+    """Parameters of one assessment run: the flow's parameters, checked together."""
 
     analyzer: AnalyzerChoice = Field(
         default="auto", description="auto: Claude when a key is configured, else heuristic."

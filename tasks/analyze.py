@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import SecretStr
 
@@ -11,9 +11,11 @@ from joshua.analyze.stage import ClaudeAccess, analyze_run
 from joshua.curate.stage import CurateResult
 from joshua.risk.assess import History
 from joshua.run import RunContext
+from joshua.runlog import analysis_lines
 from joshua.settings import Settings
 from joshua.store import month_to_date_spend
 from schemas.records import Analysis
+from tasks.run import read_secret_block
 
 
 def anthropic_key(settings: Settings) -> SecretStr | None:
@@ -21,13 +23,11 @@ def anthropic_key(settings: Settings) -> SecretStr | None:
     if settings.anthropic_api_key is not None:
         return settings.anthropic_api_key
     if settings.claude.secret_block:
-        from prefect.blocks.system import Secret
-
-        return SecretStr(Secret.load(settings.claude.secret_block).get())
+        return SecretStr(read_secret_block(settings.claude.secret_block))
     return None
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="analyze-{run.run_id}-{setup.name}", cache_policy=NO_CACHE)
 def analyze_articles(
     run: RunContext, curated: CurateResult, setup: AnalyzerSetup, settings: Settings, use_cache: bool, history: History
 ) -> Analysis:
@@ -41,4 +41,7 @@ def analyze_articles(
             month_to_date_usd=month_to_date_spend(run),
             cache_dir=run.paths.cache / "claude" if use_cache else None,
         )
-    return analyze_run(Path(curated.path), run.as_of, setup, settings.analyze, claude, history)
+    analysis = analyze_run(Path(curated.path), run.as_of, setup, settings.analyze, claude, history)
+    for level, line in analysis_lines(analysis, setup.name):
+        get_run_logger().log(level, line)
+    return analysis

@@ -2,20 +2,21 @@
 
 from datetime import UTC, datetime
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from joshua.calibration import load_clock
 from joshua.collect.collector import Collection
 from joshua.risk.assess import History, build_assessment
 from joshua.run import RunContext
+from joshua.runlog import headline_line
 from joshua.settings import RiskSettings
 from joshua.structural.analyzer import structural_level
 from joshua.structural.history import load_record
 from schemas.records import Analysis, Assessment
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="score-{run.run_id}", cache_policy=NO_CACHE)
 def score_assessment(
     run: RunContext,
     analysis: Analysis,
@@ -26,7 +27,7 @@ def score_assessment(
     sample_data: bool,
 ) -> Assessment:
     """Run the risk engine: score anchored on the structural level, interval, P(use), trend, alerts."""
-    return build_assessment(
+    assessment = build_assessment(
         analysis,
         run_id=run.run_id,
         assessed_at=datetime.now(UTC),
@@ -40,3 +41,5 @@ def score_assessment(
         structural=structural_level(load_record(), run.as_of.date(), risk.weights, risk.mc_iterations),
         clock=load_clock(),
     )
+    get_run_logger().info(headline_line(assessment))
+    return assessment

@@ -8,14 +8,14 @@ from joshua.store import StoreResult, publish_run, stage_assessment
 from schemas.records import Assessment
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="store-{run.run_id}", cache_policy=NO_CACHE)
 def store_assessment(run: RunContext, assessment: Assessment) -> StoreResult:
     """Stage the assessment rows and move all of the run's files into the lake."""
     stage_assessment(run, assessment)
     return publish_run(run)
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="store-{run.run_id}", cache_policy=NO_CACHE)
 def publish_collection(run: RunContext) -> StoreResult:
     """Move a collection run's raw items and articles into the lake."""
     return publish_run(run)

@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from joshua.collect.snapshot import SnapshotRecorder  # noqa: E402
-from schemas.records import AssessmentParams, RunSummary  # noqa: E402
+from schemas.records import RunSummary  # noqa: E402
 from joshua.settings import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 from joshua.sources import load_sources  # noqa: E402
 
@@ -65,7 +65,7 @@ def sample_run(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -
     from flows.assessment import assess
 
     data_dir = tmp_path_factory.mktemp("sample-run") / "data"
-    state = assess(AssessmentParams(data_dir=str(data_dir)), return_state=True)
+    state = assess(data_dir=str(data_dir), return_state=True)
     return SampleRun(data_dir, state.result(), state.state_details.flow_run_id)
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from flows.backfill import backfill
 from joshua.backfill import backfill_run_id
 from joshua.cli import EXIT_CONFIG, app
-from schemas.records import AssessmentParams, BackfillParams
+from schemas.records import BackfillParams
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 runner = CliRunner()
@@ -55,7 +55,7 @@ def test_a_rerun_replaces_each_year_and_the_daily_history_ignores_the_reconstruc
 
     from flows.assessment import assess
 
-    summary = assess(AssessmentParams(data_dir=str(data_dir)))
+    summary = assess(data_dir=str(data_dir))
     a = summary.assessment
     assert a.delta_seconds is None and a.trend == "insufficient"  # no reconstructed year is its history
     assert a.structural_score is not None and abs(a.score - a.structural_score) <= 0.05 + 1e-9

@@ -30,7 +30,7 @@ from joshua.collect.fetch import Fetcher, HttpCache, build_client
 from joshua.curate.pipeline import with_identity
 from joshua.errors import FetchError, ParseError
 from joshua.settings import PROJECT_ROOT, CollectSettings
-from schemas.records import AssessmentParams, Source
+from schemas.records import Source
 from tests.hostile_server import (
     Behaviour,
     HostileServer,
@@ -514,7 +514,7 @@ def test_a_live_run_against_hostile_sources_completes_and_records_each_failure(s
     monkeypatch.setenv("JOSHUA_COLLECT__MAX_BACKOFF_S", "0.2")
     data_dir = tmp_path / "data"
 
-    summary = assess(AssessmentParams(live=True, data_dir=str(data_dir), min_sources=2))
+    summary = assess(live=True, data_dir=str(data_dir), min_sources=2)
     assert summary.status == "completed" and summary.assessment is not None
     outcomes = {outcome.source_id: outcome for outcome in summary.sources}
     assert {source_id for source_id, outcome in outcomes.items() if outcome.status == "ok"} == set(GOOD_SOURCES)

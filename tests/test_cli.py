@@ -26,6 +26,23 @@ def test_help_lists_assess():
     assert result.exit_code == 0 and "assess" in result.stdout
 
 
+def test_plain_flags_show_no_value():
+    result = invoke("assess", "--help")
+    assert result.exit_code == 0 and "--live " in result.stdout and "--allow-sample" in result.stdout
+    assert "<bool>" not in result.stdout and "--snapshot <path>" in result.stdout
+
+
+def test_the_sample_is_refused_beside_real_assessments_with_exit_2(tmp_path):
+    from datetime import UTC, datetime
+
+    from tests.lake_factory import write_lake
+
+    write_lake(tmp_path / "lake", [(datetime(2026, 11, 1, tzinfo=UTC), 89, {"economic": 0.5})])
+    result = invoke("assess", "--data-dir", str(tmp_path))
+    assert result.exit_code == EXIT_CONFIG
+    assert "holds 1 assessment(s) of real data" in one_line_error(result) and "--allow-sample" in result.stderr
+
+
 def test_missing_snapshot_is_a_one_line_configuration_error(tmp_path):
     result = invoke("assess", "--snapshot", str(tmp_path / "nope"), "--data-dir", str(tmp_path))
     assert result.exit_code == EXIT_CONFIG

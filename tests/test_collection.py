@@ -8,7 +8,7 @@ import pytest
 from flows.collection import collect_and_curate
 from joshua.run import open_run
 from joshua.settings import load_settings
-from schemas.records import AssessmentParams, CollectionParams
+from schemas.records import AssessmentParams
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -21,8 +21,8 @@ def runs(data_dir):
 
 
 def test_a_rerun_within_the_ttl_is_served_from_the_http_cache(data_dir):
-    collect_and_curate(CollectionParams(data_dir=str(data_dir)))
-    collect_and_curate(CollectionParams(data_dir=str(data_dir)))
+    collect_and_curate(data_dir=str(data_dir))
+    collect_and_curate(data_dir=str(data_dir))
     (first, second) = runs(data_dir)
     assert first[0] == 13 and first[2] == 0 and first[4] > 100_000  # 10 sources, 13 URLs, all fetched
     assert second == (0, 0, 13, 1.0, 0)  # every URL fresh in the cache: no request at all
@@ -37,8 +37,8 @@ def test_a_stale_cache_is_revalidated_with_conditional_requests(data_dir, tmp_pa
     without_ttls = re.sub(r"(?m)^cache_ttl_s = .*$", "", sources)
     stale.write_text(without_ttls.replace("[[sources]]\n", "[[sources]]\ncache_ttl_s = 0\n"), encoding="utf-8")
     monkeypatch.setenv("JOSHUA_SOURCES_FILE", str(stale))
-    collect_and_curate(CollectionParams(data_dir=str(data_dir)))
-    collect_and_curate(CollectionParams(data_dir=str(data_dir)))
+    collect_and_curate(data_dir=str(data_dir))
+    collect_and_curate(data_dir=str(data_dir))
     requests, not_modified, hits, rate, received = runs(data_dir)[1]
     # Every sample response carries an ETag except GDELT's two timelines, which are fetched again.
     assert (requests, not_modified, hits) == (13, 11, 11)

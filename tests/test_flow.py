@@ -9,7 +9,7 @@ import pytest
 
 from flows.assessment import assess
 from joshua.errors import InsufficientData
-from schemas.records import AssessmentParams, RunSummary
+from schemas.records import RunSummary
 from tasks.report import REPORT_ARTIFACT_KEY, REPORT_LINK_KEY, STAGES_ARTIFACT_KEY
 from tests.conftest import sample_body
 
@@ -27,6 +27,29 @@ def read_artifacts(flow_run_id):
             )
 
     return asyncio.run(read())
+
+
+def read_flow_run(flow_run_id):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id)
+
+
+def read_task_runs(flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+def read_logs(flow_run_id) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
 
 
 def query(summary: RunSummary, sql: str) -> list[tuple]:
@@ -103,24 +126,36 @@ def test_reports_and_artifacts(sample_run):
     for name in (f"{run_id}.html", f"{run_id}.json", f"{run_id}/clock.svg"):
         assert (reports / name).is_file()
     artifacts = {a.key: a for a in read_artifacts(sample_run.flow_run_id)}
-    assert "619 seconds to midnight" in artifacts[REPORT_ARTIFACT_KEY].data and "```" in artifacts[REPORT_ARTIFACT_KEY].data
-    assert "[HTML report](file://" in artifacts[REPORT_LINK_KEY].data and f"{run_id}.html" in artifacts[REPORT_LINK_KEY].data
+    shown = artifacts[REPORT_ARTIFACT_KEY].data  # the whole report, readable in the UI
+    assert shown.startswith("# 619 seconds to midnight") and "```" in shown
+    assert "## Top risk factors" in shown and "## Appendix D: statistics" in shown and ".svg)" not in shown
+    assert REPORT_LINK_KEY not in artifacts  # no reports_url: no link a browser could not open
     assert artifacts[STAGES_ARTIFACT_KEY].type == "table" and "collect" in artifacts[STAGES_ARTIFACT_KEY].data
 
 
+def test_the_flow_run_is_named_after_the_run_id_and_tagged(sample_run):
+    run_id = sample_run.summary.run_id
+    flow_run = read_flow_run(sample_run.flow_run_id)
+    assert flow_run.name == run_id
+    assert {"snapshot", "sample", "analyzer:heuristic"} <= set(flow_run.tags)
+    names = {task.name for task in read_task_runs(sample_run.flow_run_id)}
+    assert {"collect-reuters-nuclear", f"curate-{run_id}", f"analyze-{run_id}-heuristic", f"report-{run_id}"} <= names
+
+
 def test_a_rerun_replaces_its_rows_and_a_new_run_adds_one(data_dir):
-    first = assess(AssessmentParams(data_dir=str(data_dir)))
-    assess(AssessmentParams(data_dir=str(data_dir), run_id=first.run_id))
+    first = assess(data_dir=str(data_dir))
+    assess(data_dir=str(data_dir), run_id=first.run_id)
     assert query(first, "SELECT count(*) FROM assessments")[0][0] == 1
     assert query(first, "SELECT count(*) FROM raw_items")[0][0] == 184
-    second = assess(AssessmentParams(data_dir=str(data_dir)))
+    second = assess(data_dir=str(data_dir))
     assert second.assessment.delta_seconds == 0  # same snapshot, same answer
     assert query(first, "SELECT count(*) FROM assessments")[0][0] == 2
 
 
-def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapshot):
+def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapshot, monkeypatch):
+    monkeypatch.setenv("JOSHUA_REPORTS_URL", "http://127.0.0.1:8080/reports/")  # where data/reports is served
     good = {source: {"body": sample_body(source)} for source in ("reuters-nuclear", "bbc-world", "iaea-news", "tass")}
-    healthy = assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(make_snapshot(good, name="good"))))
+    healthy = assess(data_dir=str(data_dir), snapshot=str(make_snapshot(good, name="good")))
     broken = make_snapshot(
         {
             **good,
@@ -130,7 +165,19 @@ def test_failed_sources_are_recorded_and_lower_confidence(data_dir, make_snapsho
         },
         name="broken",
     )
-    summary = assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(broken)))
+    state = assess(data_dir=str(data_dir), snapshot=str(broken), return_state=True)
+    summary = state.result()
+    assert state.is_completed()
+    tasks = {task.name: task for task in read_task_runs(state.state_details.flow_run_id)}
+    assert {name for name, task in tasks.items() if task.state.is_failed()} == {
+        "collect-aljazeera",
+        "collect-state-dept",
+        "collect-bulletin",
+    }  # the UI shows which sources failed; the run completed
+    assert tasks["collect-state-dept"].state.message.startswith("state-dept failed (FetchError): ")
+    artifacts = {a.key: a.data for a in read_artifacts(state.state_details.flow_run_id)}
+    assert f"(http://127.0.0.1:8080/reports/{summary.run_id}.html)" in artifacts[REPORT_LINK_KEY]
+    assert f"(http://127.0.0.1:8080/reports/{summary.run_id}/clock.svg)" in artifacts[REPORT_ARTIFACT_KEY]
     failed = {s.source_id: s.error_type for s in summary.sources if s.status == "failed"}
     assert failed == {"aljazeera": "ParseError", "state-dept": "FetchError", "bulletin": "FetchError"}
     assert summary.assessment.confidence_score == pytest.approx(healthy.assessment.confidence_score * 4 / 7)
@@ -155,7 +202,7 @@ def test_too_few_sources_fail_the_run_and_leave_nothing_partial(data_dir, make_s
         }
     )
     with pytest.raises(InsufficientData, match="only 1 of 3 sources succeeded, 3 needed"):
-        assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(snapshot)))
+        assess(data_dir=str(data_dir), snapshot=str(snapshot))
     lake = data_dir / "lake"
     assert sorted(p.parts[len(lake.parts)] for p in lake.rglob("*.parquet")) == ["runs"]
     runs = pl.read_parquet(next(lake.rglob("*.parquet")))
@@ -171,17 +218,37 @@ def test_notifications_are_sent_and_logged_and_never_fail_the_run(data_dir, make
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__WEBHOOK_URL", hook.url)
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__WEBHOOK_SECRET", "s3cret")
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__SLACK_WEBHOOK_URL", down.url)
-        summary = assess(AssessmentParams(data_dir=str(data_dir)))
+        summary = assess(data_dir=str(data_dir))
         assert [json.loads(body)["event"] for _, body in hook.requests] == ["assessment.completed"]
         rows = query(summary, "SELECT event, channel, ok, attempts FROM notifications ORDER BY channel")
         assert rows == [("assessment.completed", "slack", False, 3), ("assessment.completed", "webhook", True, 1)]
         snapshot = make_snapshot({"reuters-nuclear": {"body": sample_body("reuters-nuclear")}})
         with pytest.raises(InsufficientData):
-            assess(AssessmentParams(data_dir=str(data_dir), snapshot=str(snapshot)))
+            assess(data_dir=str(data_dir), snapshot=str(snapshot))
         assert json.loads(hook.requests[-1][1])["event"] == "assessment.failed"
     finally:
         hook.close()
         down.close()
+
+
+def test_secrets_come_from_prefect_secret_blocks(data_dir, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from tests.test_notify import Receiver
+
+    slack = Receiver()
+    try:
+        Secret(value=slack.url).save("joshua-test-slack-webhook", overwrite=True)
+        monkeypatch.setenv("JOSHUA_SECRET_BLOCKS__SLACK_WEBHOOK_URL", "joshua-test-slack-webhook")
+        monkeypatch.setenv("JOSHUA_SECRET_BLOCKS__SMTP_PASSWORD", "joshua-no-such-block")
+        state = assess(data_dir=str(data_dir), return_state=True)
+        assert state.is_completed() and len(slack.requests) == 1  # the URL came from the block
+        lines = read_logs(state.state_details.flow_run_id)
+        warnings = [log.message for log in lines if log.level == 30]
+        assert "Prefect Secret block 'joshua-no-such-block' not found: smtp_password stays unset" in warnings
+        assert not any(slack.url in log.message for log in lines)
+    finally:
+        slack.close()
 
 
 def test_maintenance_sweeps_runs_that_died_and_rebuilds_the_catalog(data_dir):
@@ -191,7 +258,7 @@ def test_maintenance_sweeps_runs_that_died_and_rebuilds_the_catalog(data_dir):
     from joshua.lake import STALE_AFTER, table_path, write_parquet_atomic
     from tests.lake_factory import full
 
-    summary = assess(AssessmentParams(data_dir=str(data_dir)))
+    summary = assess(data_dir=str(data_dir))
     dead = "20261127T080000Z-222222"
     orphan = write_parquet_atomic(full("articles", [{"run_id": dead}]), table_path(data_dir / "lake", "articles", dead))
     staged = write_parquet_atomic(full("articles", [{"run_id": dead}]), table_path(data_dir / "staging" / dead, "articles", dead))

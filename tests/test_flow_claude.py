@@ -5,7 +5,6 @@ import pytest
 
 from flows.assessment import assess
 from joshua.risk.clock import linear_seconds
-from schemas.records import AssessmentParams
 from tests.fake_anthropic import FakeAnthropic, error
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -29,7 +28,7 @@ def runs(data_dir):
 
 
 def test_claude_assessment_is_accounted_cached_and_keeps_the_key_secret(fake, data_dir):
-    first = assess(AssessmentParams(data_dir=str(data_dir)))
+    first = assess(data_dir=str(data_dir))
     a = first.assessment
     assert a.analyzer == "claude" and a.model == "claude-sonnet-5-5" and a.analyst_seconds == 300
     # The engine's figure, not Claude's 300: values of 0.6 are above average news (0.5 with no
@@ -45,10 +44,10 @@ def test_claude_assessment_is_accounted_cached_and_keeps_the_key_secret(fake, da
 
     # The second run's sources have a track record, so their reliability (and the evidence offered)
     # changes once; from then on identical inputs give an identical request.
-    assess(AssessmentParams(data_dir=str(data_dir)))
+    assess(data_dir=str(data_dir))
     assert runs(data_dir)[1][2] == 2  # a fresh rating and the change explanation
     requests_before = len(fake.message_requests)
-    third = assess(AssessmentParams(data_dir=str(data_dir)))
+    third = assess(data_dir=str(data_dir))
     assert third.assessment.change_explanation  # the small model explained the (lack of) change
     explain = fake.message_requests[-1]
     assert explain["model"] == "claude-haiku-5-5" and "tools" not in explain
@@ -56,7 +55,7 @@ def test_claude_assessment_is_accounted_cached_and_keeps_the_key_secret(fake, da
     assert hits == 1 and calls == 1  # the assessment came from the cache; only the explanation was paid for
     assert len(fake.message_requests) == requests_before + 1
 
-    fourth = assess(AssessmentParams(data_dir=str(data_dir), use_cache=False, consensus=3))
+    fourth = assess(data_dir=str(data_dir), use_cache=False, consensus=3)
     assert runs(data_dir)[3][2] == 4  # three fresh samples and one explanation
     assert fourth.assessment.analyzer == "claude"
 
@@ -66,7 +65,7 @@ def test_claude_assessment_is_accounted_cached_and_keeps_the_key_secret(fake, da
 
 def test_claude_failure_falls_back_to_the_heuristic_and_says_why(fake, data_dir):
     fake.queue(*[error(500, "api_error", {"retry-after-ms": "10"})] * 10)
-    summary = assess(AssessmentParams(data_dir=str(data_dir)))
+    summary = assess(data_dir=str(data_dir))
     assert summary.assessment.analyzer == "heuristic"
     assert "InternalServerError" in summary.fallback_reason
     analyzer, _, calls, *_, fallback = runs(data_dir)[0]
@@ -77,7 +76,7 @@ def test_claude_failure_falls_back_to_the_heuristic_and_says_why(fake, data_dir)
 
 def test_budget_cap_falls_back_before_any_call(fake, data_dir, monkeypatch):
     monkeypatch.setenv("JOSHUA_CLAUDE__MAX_USD_PER_RUN", "0.0001")
-    summary = assess(AssessmentParams(data_dir=str(data_dir)))
+    summary = assess(data_dir=str(data_dir))
     assert summary.assessment.analyzer == "heuristic" and "BudgetExceeded" in summary.fallback_reason
     assert fake.message_requests == []
 
@@ -89,6 +88,6 @@ def test_key_from_a_prefect_secret_block(data_dir, monkeypatch):
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         Secret(value=SECRET).save("joshua-test-anthropic", overwrite=True)
         monkeypatch.setenv("JOSHUA_CLAUDE__SECRET_BLOCK", "joshua-test-anthropic")
-        summary = assess(AssessmentParams(data_dir=str(data_dir)))
+        summary = assess(data_dir=str(data_dir))
         assert summary.assessment.analyzer == "claude"
         assert server.requests[0]["headers"]["authorization"] == f"Bearer {SECRET}"

@@ -73,7 +73,8 @@ def test_history_rows_summary_and_compare(lake):
 def test_history_command_formats(lake):
     data_dir = str(lake.parent)
     table = runner.invoke(app, ["history", "--data-dir", data_dir, "--compare"])
-    assert table.exit_code == 0 and "regional_con" in table.stdout and "changed: regional_conflict" in table.stdout
+    assert table.exit_code == 0 and "changed: regional_conflict" in table.stdout
+    assert "│ regional_conflict" in table.stdout  # not a terminal: whole names, never cut or folded
     as_json = json.loads(runner.invoke(app, ["history", "--data-dir", data_dir, "--format", "json", "--count", "2"]).stdout)
     assert [a["seconds"] for a in as_json["assessments"]] == [480, 470] and as_json["summary"]["count"] == 2
     as_csv = runner.invoke(app, ["history", "--data-dir", data_dir, "--format", "csv", "--from", "2026-11-25"]).stdout

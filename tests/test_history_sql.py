@@ -32,6 +32,10 @@ def test_latest_period_and_top_factors(lake):
     assert con.execute("SELECT assessment_id, seconds_to_midnight FROM latest_assessment").fetchall() == [(ids[2], 460)]
     period = con.execute("SELECT seconds_to_midnight FROM assessments_between('2026-01-05', '2026-01-31')").fetchall()
     assert period == [(480,), (460,)]
+    last_day = f"{at(20):%Y-%m-%d}"  # an end date includes its whole day; an end timestamp does not
+    assert con.execute(f"SELECT count(*) FROM assessments_between('2026-01-01', '{last_day}')").fetchone() == (3,)
+    assert con.execute(f"SELECT count(*) FROM assessments_between('2026-01-01', '{last_day} 00:00:00')").fetchone() == (2,)
+    assert con.execute(f"SELECT count(*) FROM assessments_between('2026-01-01', DATE '{last_day}')").fetchone() == (3,)
     top = con.execute(f"SELECT category, contribution FROM top_factors('{ids[0]}', 2)").fetchall()
     assert [c for c, _ in top] == ["regional_conflict", "nuclear_arsenal"]
     assert top[0][1] == pytest.approx(0.2 * 0.9)

@@ -1,8 +1,10 @@
 """`joshua report`, `trends` and `export` on a lake built by a real flow run; the HTML in Chromium."""
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +13,6 @@ from typer.testing import CliRunner
 
 from flows.assessment import assess
 from joshua.cli import EXIT_CONFIG, app
-from schemas.records import AssessmentParams
 
 runner = CliRunner()
 
@@ -19,8 +20,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def assessed(prefect_server, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
-    first = assess(AssessmentParams(data_dir=str(data_dir)))
-    second = assess(AssessmentParams(data_dir=str(data_dir)))
+    first = assess(data_dir=str(data_dir))
+    second = assess(data_dir=str(data_dir))
     return data_dir, first, second
 
 
@@ -39,12 +40,15 @@ def test_report_of_the_latest_and_of_an_id(assessed):
     markdown = Path(by_id.stdout.strip()).read_text()
     assert first.assessment.assessment_id in markdown and "## Appendix D: statistics" in markdown
     assert "Zaporizhzhia" in markdown  # evidence titles come back from the lake
+    by_run = invoke("report", first.run_id, "--data-dir", str(data_dir), "--format", "json")
+    assert by_run.exit_code == 0, by_run.output  # run ids are what the CLI, logs and artifacts show
+    assert json.loads(Path(by_run.stdout.strip()).read_text())["assessment"]["run_id"] == first.run_id
 
 
 def test_report_errors(assessed, tmp_path):
     data_dir = assessed[0]
     missing = invoke("report", "no-such-id", "--data-dir", str(data_dir))
-    assert missing.exit_code == EXIT_CONFIG and "no assessment no-such-id" in missing.stderr
+    assert missing.exit_code == EXIT_CONFIG and "no assessment or run 'no-such-id'" in missing.stderr
     empty = invoke("report", "--data-dir", str(tmp_path))
     assert empty.exit_code == EXIT_CONFIG and "run `joshua assess`" in empty.stderr
 
@@ -134,6 +138,16 @@ def test_diagnose(assessed, tmp_path, monkeypatch):
     broken = invoke("diagnose", "--data-dir", str(tmp_path))
     assert broken.exit_code == EXIT_CONFIG and "Overall Status: NOT READY" in broken.stdout
     assert "is not reachable" in broken.stdout and "empty: run `joshua assess`" in broken.stdout
+
+
+def test_diagnose_reads_the_api_url_of_the_active_prefect_profile(tmp_path):
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    (home / "profiles.toml").write_text('active = "remote"\n\n[profiles.remote]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {"PREFECT_HOME": str(home)}
+    joshua = str(Path(sys.executable).parent / "joshua")
+    done = subprocess.run([joshua, "diagnose", "--data-dir", str(tmp_path)], env=env, capture_output=True, text=True, timeout=120)
+    assert "http://127.0.0.1:9/api (from Prefect profile 'remote') is not reachable" in done.stdout, done.stdout
 
 
 def test_diagnose_reports_credentials_set_through_settings(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from schemas.records import Assessment, BackfillSummary, RunSummary, StageMetrics
@@ -137,11 +137,13 @@ def print_history(
     if not rows:
         console.print("No assessments in that period. Run `joshua assess` first.")
         return
-    table = Table("date", "seconds", "change", "trend", "confidence", "top factor")
+    table = Table("date", "seconds", "change", "trend", "confidence", Column("top factor", overflow="fold"))
     for r in rows:
         change = "" if r.change is None else f"{r.change:+d}"
         table.add_row(f"{r.date:%Y-%m-%d %H:%M}", str(r.seconds), change, r.trend, r.confidence, r.top_factor or "")
-    console.print(table)
+    # piped or redirected, the table takes its whole width rather than an assumed 80 columns
+    natural = console.measure(table, options=console.options.update_width(1_000)).maximum
+    (console if console.is_terminal else Console(width=natural)).print(table)
     volatility = "n/a" if summary.volatility is None else f"{summary.volatility:.1f} s"
     console.print(
         f"{summary.count} assessments · mean {summary.mean:.0f} s · min {summary.minimum} · max {summary.maximum}"

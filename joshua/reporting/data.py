@@ -221,7 +221,7 @@ def run_report_data(
     )
 
 
-ASSESSMENT_SQL = "SELECT * FROM assessments WHERE assessment_id = $id"
+ASSESSMENT_SQL = "SELECT * FROM assessments WHERE assessment_id = $id OR run_id = $id"  # either id the CLI shows
 LATEST_SQL = "SELECT * FROM assessments ORDER BY assessed_at DESC LIMIT 1"
 FACTORS_SQL = "SELECT * FROM risk_factors WHERE assessment_id = $id ORDER BY rank"
 ALERTS_SQL = "SELECT level, kind, message, threshold, value FROM alerts WHERE assessment_id = $id"
@@ -242,7 +242,9 @@ def load_report_data(con: duckdb.DuckDBPyConnection, assessment_id: str | None =
     """Report data of a stored assessment (the latest when no id is given); ConfigError if none."""
     rows = _records(con, ASSESSMENT_SQL, {"id": assessment_id}) if assessment_id else _records(con, LATEST_SQL, {})
     if not rows:
-        raise ConfigError(f"no assessment {assessment_id}" if assessment_id else "no assessment yet: run `joshua assess`")
+        raise ConfigError(
+            f"no assessment or run {assessment_id!r}" if assessment_id else "no assessment yet: run `joshua assess`"
+        )
     row = rows[0]
     aid, run_id = row["assessment_id"], row["run_id"]
     factors = [_factor(f) for f in _records(con, FACTORS_SQL, {"id": aid})]

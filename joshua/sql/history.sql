@@ -6,10 +6,16 @@ CREATE OR REPLACE VIEW latest_assessment AS
 SELECT * FROM assessments ORDER BY assessed_at DESC LIMIT 1;
 
 -- Assessments in a period, oldest first: FROM assessments_between('2026-01-01', '2026-12-31').
+-- An end given as a date (YYYY-MM-DD) includes that whole day; a timestamp ends exactly there.
 CREATE OR REPLACE MACRO assessments_between(start_at, end_at) AS TABLE
 SELECT assessed_at, assessment_id, run_id, seconds_to_midnight, score, band, confidence, trend
 FROM assessments
-WHERE assessed_at >= CAST(start_at AS TIMESTAMPTZ) AND assessed_at <= CAST(end_at AS TIMESTAMPTZ)
+WHERE assessed_at >= CAST(start_at AS TIMESTAMPTZ)
+  AND CASE
+        WHEN length(CAST(end_at AS VARCHAR)) = 10
+            THEN assessed_at < CAST(CAST(end_at AS DATE) + INTERVAL 1 DAY AS TIMESTAMPTZ)
+        ELSE assessed_at <= CAST(end_at AS TIMESTAMPTZ)
+      END
 ORDER BY assessed_at;
 
 -- The n largest contributions of one assessment: FROM top_factors('<assessment_id>', 5).
