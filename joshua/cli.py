@@ -503,5 +503,61 @@ def simulate(
     print_simulation(result)
 
 
+@app.command()
+def backfill(
+    from_: Annotated[int, typer.Option("--from", min=1945, help="First year (assessed as of 31 December).")] = 1947,
+    to: Annotated[int | None, typer.Option(min=1945, help="Last year (default this year, as of today).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    data_dir: DataDir = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+) -> None:
+    """Reconstruct each year from the historical record through the risk engine (a rerun replaces)."""
+    from joshua.reporting.console import print_backfill
+    from schemas.records import BackfillParams
+
+    if to is not None and to < from_:
+        raise ConfigError(f"--to {to} is before --from {from_}")
+    params = BackfillParams(first_year=from_, last_year=to, data_dir=str(data_dir) if data_dir else None)
+    _settings(data_dir)  # a configuration error answers before Prefect starts
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    from flows.backfill import backfill as backfill_flow
+
+    try:
+        with errors.status("reconstructing…"):
+            summary = backfill_flow(params)
+    except JoshuaError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line
+        print_error(f"backfill failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
+    if json_output:
+        console.print_json(summary.model_dump_json())
+    else:
+        print_backfill(summary)
+
+
+@app.command()
+def calibrate(
+    output: Annotated[Path | None, typer.Option(help="Clock file to write (default data/calibration/clock.toml).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Fit the clock on the Bulletin's settings; leave-one-out, time split and baselines side by side."""
+    from datetime import UTC, datetime
+
+    from joshua.calibration import CLOCK_FILE, calibration_points, write_calibration
+    from joshua.calibration import calibrate as fit_clock
+    from joshua.catalog import build_catalog
+    from joshua.reporting.console import print_calibration
+    from joshua.structural.history import load_bulletin_settings, load_record
+
+    settings = _settings(data_dir)
+    result = fit_clock(calibration_points(load_record(), load_bulletin_settings()))
+    lake = settings.data_dir / "lake"
+    clock_path, _ = write_calibration(result, datetime.now(UTC).date(), output or CLOCK_FILE, lake)
+    build_catalog(lake, settings.data_dir / "joshua.duckdb")
+    print_calibration(result, clock_path)
+
+
 if __name__ == "__main__":
     app()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -175,7 +175,12 @@ class RiskSettings(BaseModel):
     bands: dict[str, int] = Field(
         default_factory=lambda: {"critical": 100, "severe": 200, "high": 400, "moderate": 600, "low": 900}
     )
-    mapping: str = "linear"
+    mapping: Literal["linear", "calibrated", "auto"] = Field(
+        default="auto", description="linear; calibrated; auto = calibrated once its fit meets the targets"
+    )
+    news_bound: float = Field(
+        default=0.05, ge=0, le=0.5, description="How far news may move a daily score from the structural level."
+    )
     mc_iterations: int = Field(default=10_000, ge=100, description="Monte Carlo draws for the score interval.")
     escalation_runs: int = Field(default=10_000, ge=100, description="Simulated years for P(nuclear use).")
 

@@ -95,16 +95,20 @@ def load_history(run: RunContext) -> History:
 
 def stage_assessment(run: RunContext, assessment: Assessment) -> None:
     """Write the assessment, its factors and its alerts into the run's staging area."""
+    stage_assessment_rows(run.paths.staging, assessment)
+
+
+def stage_assessment_rows(staging_dir: Path, assessment: Assessment) -> None:
+    """Write an assessment's rows (assessments, risk_factors, alerts) under a staging directory."""
+    run_id = assessment.run_id
     row = assessment.model_dump(mode="json", exclude={"factors", "alerts", "assessed_at", "as_of"})
     row |= {"assessed_at": assessment.assessed_at, "as_of": assessment.as_of}
-    write_parquet_atomic(
-        conform(pl.DataFrame([row]), "assessments"), table_path(run.paths.staging, "assessments", run.run_id)
-    )
+    write_parquet_atomic(conform(pl.DataFrame([row]), "assessments"), table_path(staging_dir, "assessments", run_id))
     factors = pl.DataFrame(
         [
             {
                 "assessment_id": assessment.assessment_id,
-                "run_id": run.run_id,
+                "run_id": run_id,
                 "category": factor.rating.category.value,
                 "name": factor.rating.name,
                 "value": factor.rating.value,
@@ -119,15 +123,15 @@ def stage_assessment(run: RunContext, assessment: Assessment) -> None:
             for factor in assessment.factors
         ]
     )
-    write_parquet_atomic(conform(factors, "risk_factors"), table_path(run.paths.staging, "risk_factors", run.run_id))
+    write_parquet_atomic(conform(factors, "risk_factors"), table_path(staging_dir, "risk_factors", run_id))
     alerts = pl.DataFrame(
         [
-            alert.model_dump() | {"assessment_id": assessment.assessment_id, "run_id": run.run_id, "channels": []}
+            alert.model_dump() | {"assessment_id": assessment.assessment_id, "run_id": run_id, "channels": []}
             for alert in assessment.alerts
         ],
         schema=TABLES["alerts"],
     )
-    write_parquet_atomic(conform(alerts, "alerts"), table_path(run.paths.staging, "alerts", run.run_id))
+    write_parquet_atomic(conform(alerts, "alerts"), table_path(staging_dir, "alerts", run_id))
 
 
 def publish_run(run: RunContext) -> StoreResult:

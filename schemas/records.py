@@ -164,7 +164,7 @@ class StageCounts(BaseModel):
 class Analysis(BaseModel):
     """An analyzer's output for one run."""
 
-    analyzer: Literal["heuristic", "claude"]
+    analyzer: Literal["heuristic", "claude", "structural"]
     model: str | None = None
     factors: list[FactorRating]
     executive_summary: str
@@ -266,6 +266,11 @@ class Assessment(BaseModel):
     executive_summary: str
     data_label: str
     sample_data: bool
+    seconds_linear: int | None = Field(default=None, ge=0, le=1440)  # the spec's floor((1 − score) × 1440)
+    seconds_calibrated: int | None = Field(default=None, ge=0, le=1440)  # the Bulletin-calibrated clock
+    clock_score: float | None = Field(default=None, ge=0, le=1)  # what the calibrated clock reads
+    structural_score: float | None = Field(default=None, ge=0, le=1)  # the structural level as of as_of
+    mapping: str = "linear"  # which mapping gave seconds_to_midnight
     factors: list[ScoredFactor]
     sensitivity: list[SensitivitySummary] = Field(default_factory=list)
     correlations: list[str] = Field(default_factory=list)
@@ -323,6 +328,41 @@ class AssessmentParams(CollectionParams):
     model: str | None = Field(default=None, description="Claude model id; default from joshua.toml.")
     consensus: int | None = Field(default=None, ge=1, le=7, description="Claude samples to combine.")
     use_cache: bool = Field(default=True, description="Reuse cached Claude replies and HTTP responses within their TTL.")
+
+
+class BackfillParams(BaseModel):
+    """Parameters of the reconstruction (`joshua backfill`, deployment `historical-backfill`)."""
+
+    first_year: int = Field(default=1947, ge=1945, description="First year to reconstruct (as of 31 December).")
+    last_year: int | None = Field(default=None, ge=1945, description="Last year; default the current one (as of today).")
+    data_dir: str | None = Field(default=None, description="Where the run writes; default data/.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BackfillParams:
+        if self.last_year is not None and self.last_year < self.first_year:
+            raise ValueError(f"last_year {self.last_year} is before first_year {self.first_year}")
+        return self
+
+
+class YearSummary(BaseModel):
+    """One reconstructed year, as `joshua backfill` prints it."""
+
+    year: int
+    run_id: str
+    score: float
+    seconds_to_midnight: int
+    seconds_linear: int | None
+    seconds_calibrated: int | None
+    p_nuclear_use_365d: float
+
+
+class BackfillSummary(BaseModel):
+    """What the reconstruction returns: every year, the peak P(use) year and the expected uses."""
+
+    years: list[YearSummary]
+    peak_p_use_year: int
+    expected_uses: float
+    lake_path: str
 
 
 class EvidenceRef(BaseModel):

@@ -131,6 +131,13 @@ ASSESSMENTS = pl.Schema(
         "executive_summary": pl.String,
         "data_label": pl.String,
         "sample_data": pl.Boolean,
+        # Issue 16, additive: the spec's linear seconds (always), the calibrated clock's reading,
+        # the structural level the score is anchored on and the mapping the headline used.
+        "seconds_linear": pl.Int32,
+        "seconds_calibrated": pl.Int32,
+        "clock_score": pl.Float64,
+        "structural_score": pl.Float64,
+        "mapping": pl.String,
     }
 )
 
@@ -231,6 +238,20 @@ RUNS = pl.Schema(
     }
 )
 
+# One row per Bulletin setting of the latest `joshua calibrate` (a single file, replaced each time).
+CALIBRATION = pl.Schema(
+    {
+        "year": pl.Int32,
+        "announced": pl.Date,
+        "as_of": pl.Date,
+        "bulletin_seconds": pl.Int32,
+        "loo_seconds": pl.Int32,
+        "fitted_seconds": pl.Int32,
+        "clock_score": pl.Float64,
+        "fitted_on": pl.Date,
+    }
+)
+
 TABLES: dict[str, pl.Schema] = {
     "sources": SOURCES,
     "raw_items": RAW_ITEMS,
@@ -241,4 +262,5 @@ TABLES: dict[str, pl.Schema] = {
     "alerts": ALERTS,
     "notifications": NOTIFICATIONS,
     "runs": RUNS,
+    "calibration": CALIBRATION,
 }

@@ -36,7 +36,7 @@ def report_assessment(
     a link to the HTML when `reports_url` says where data/reports is served."""
     articles = stored.path_of("articles")
     evidence, considered = load_evidence(articles, assessment), load_considered(articles)
-    with connect_lake(run.paths.lake, only=frozenset({"assessments", "risk_factors", "alerts"})) as con:
+    with connect_lake(run.paths.lake, only=frozenset({"assessments", "risk_factors", "alerts", "calibration"})) as con:
         data = run_report_data(con, assessment, evidence, collection.everything, stages, considered)
     paths = write_report(data, run.paths.reports, risk)
     base = reports_url.rstrip("/") if reports_url else None

@@ -81,7 +81,8 @@ def test_assess_json_on_the_sample(data_dir):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["status"] == "completed"
-    assert summary["assessment"]["seconds_to_midnight"] == 447  # the sample's figure
+    # The sample's figure: the structural level of its date, moved +0.05 by its news.
+    assert summary["assessment"]["seconds_to_midnight"] == 619
     assert summary["assessment"]["data_label"].startswith("snapshot 'sample'")
     assert summary["catalog_path"] == str(data_dir / "joshua.duckdb")
 
@@ -92,6 +93,7 @@ def test_assess_prints_headline_drivers_and_paths(data_dir):
     assert result.exit_code == 0, result.output
     for expected in ("seconds to midnight", "band", "confidence", "Top drivers", "Report:", "Lake:", "duckdb"):
         assert expected in result.stdout
+    assert "Bulletin of the Atomic Scientists: 85 s (27 January 2026)" in " ".join(result.stdout.split())
     for stage in ("collect", "curate", "analyze", "score", "store", "report"):
         assert stage in result.stderr  # the per-stage progress display
 

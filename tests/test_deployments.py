@@ -269,6 +269,20 @@ def test_hourly_collection_keeps_the_lake_warm(cluster, tmp_path):
         assert con.execute("SELECT count(*) FROM assessments").fetchone() == (0,)
 
 
+def test_historical_backfill_is_unscheduled_and_reconstructs_through_the_worker(cluster, tmp_path):
+    api, _, logs = cluster
+    deployment = client_call(api, lambda c: c.read_deployment_by_name("nuclear-risk-backfill/historical-backfill"))
+    assert not deployment.schedules
+    params = {"first_year": 1961, "last_year": 1962, "data_dir": str(tmp_path)}
+    [run] = wait_for(api, [start_run(api, "nuclear-risk-backfill/historical-backfill", params)], 300)
+    assert run.state.is_completed(), (logs / "worker.log").read_text()[-3000:]
+    with duckdb.connect(str(tmp_path / "joshua.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT year(as_of), analyzer FROM reconstruction ORDER BY as_of").fetchall() == [
+            (1961, "structural"),
+            (1962, "structural"),
+        ]
+
+
 def test_concurrent_assessments(cluster, tmp_path):
     api, worker, logs, _ = cluster
     data_dir = tmp_path / "shared"

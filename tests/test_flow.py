@@ -60,7 +60,8 @@ def query(summary: RunSummary, sql: str) -> list[tuple]:
 def test_the_sample_gives_the_published_assessment(sample_run):
     assessment = sample_run.summary.assessment
     assert sample_run.summary.status == "completed"
-    assert (assessment.seconds_to_midnight, assessment.band) == (447, "moderate")  # the sample's figure
+    # The sample's figure: the structural level of its date, moved +0.05 by its news.
+    assert (assessment.seconds_to_midnight, assessment.band) == (619, "low")
     assert assessment.sample_data and assessment.analyzer == "heuristic"
 
 
@@ -126,7 +127,7 @@ def test_reports_and_artifacts(sample_run):
         assert (reports / name).is_file()
     artifacts = {a.key: a for a in read_artifacts(sample_run.flow_run_id)}
     shown = artifacts[REPORT_ARTIFACT_KEY].data  # the whole report, readable in the UI
-    assert shown.startswith("# 447 seconds to midnight") and "```" in shown
+    assert shown.startswith("# 619 seconds to midnight") and "```" in shown
     assert "## Top risk factors" in shown and "## Appendix D: statistics" in shown and ".svg)" not in shown
     assert REPORT_LINK_KEY not in artifacts  # no reports_url: no link a browser could not open
     assert artifacts[STAGES_ARTIFACT_KEY].type == "table" and "collect" in artifacts[STAGES_ARTIFACT_KEY].data

@@ -4,6 +4,7 @@ import duckdb
 import pytest
 
 from flows.assessment import assess
+from joshua.risk.clock import linear_seconds
 from tests.fake_anthropic import FakeAnthropic, error
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -30,7 +31,10 @@ def test_claude_assessment_is_accounted_cached_and_keeps_the_key_secret(fake, da
     first = assess(data_dir=str(data_dir))
     a = first.assessment
     assert a.analyzer == "claude" and a.model == "claude-sonnet-5-5" and a.analyst_seconds == 300
-    assert a.seconds_to_midnight == 576  # the engine's figure from values of 0.6, not Claude's 300
+    # The engine's figure, not Claude's 300: values of 0.6 are above average news (0.5 with no
+    # history), so the score is the structural level moved by the whole bound.
+    assert a.score == pytest.approx(a.structural_score + 0.05)
+    assert a.seconds_to_midnight == linear_seconds(a.score) == a.seconds_linear
     analyzer, model, calls, tokens_in, tokens_out, _, cache_write, hits, cost, fallback = runs(data_dir)[0]
     assert (analyzer, model, calls, hits, fallback) == ("claude", "claude-sonnet-5-5", 1, 0, None)
     usage = fake.usages[0]

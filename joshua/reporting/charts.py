@@ -258,15 +258,58 @@ def category_heatmap(data: ReportData) -> str:
     return plot.svg()
 
 
+CLOCK_SERIES = (("Bulletin setting", INK), ("JOSHUA reconstruction", "#b00020"), ("leave-one-out prediction", "#1c7ed6"))
+
+
+def clock_history(data: ReportData) -> str:
+    """The reconstruction year by year (the calibrated clock's reading, else the linear one)
+    against the Bulletin's settings (a step line) and the clock's held-out predictions."""
+    calibrated = [(r.year, r.seconds_calibrated) for r in data.reconstruction if r.seconds_calibrated is not None]
+    reconstruction = calibrated or [(r.year, r.seconds_linear) for r in data.reconstruction if r.seconds_linear is not None]
+    settings = [(c.year, c.bulletin_seconds) for c in data.calibration]
+    held_out = [(c.year, c.loo_seconds) for c in data.calibration]
+    years = [year for year, _ in (*reconstruction, *settings)]
+    span = (min(years, default=1945), max(years, default=2026))
+    plot = Plot("Reconstruction against the Bulletin's Doomsday Clock", span, (0.0, 1440.0))
+    plot.y_axis(_value_ticks(0.0, 1440.0), "seconds to midnight")
+    plot.x_axis([(year, str(int(year))) for year in nice_ticks(plot.x0, plot.x1)])
+    if reconstruction:
+        line = " ".join(f"{plot.sx(y):.1f},{plot.sy(s):.1f}" for y, s in reconstruction)
+        plot.add(f'<polyline points="{line}" fill="none" stroke="#b00020" stroke-width="2"/>')
+    if settings:  # the Bulletin's setting holds until the next one
+        ends = [year for year, _ in settings[1:]] + [plot.x1]
+        steps = [(at, seconds) for (year, seconds), end in zip(settings, ends, strict=True) for at in (year, end)]
+        line = " ".join(f"{plot.sx(y):.1f},{plot.sy(s):.1f}" for y, s in steps)
+        plot.add(f'<polyline points="{line}" fill="none" stroke="{INK}" stroke-width="1.5"/>')
+        for year, seconds in settings:
+            plot.add(
+                f'<circle cx="{plot.sx(year):.1f}" cy="{plot.sy(seconds):.1f}" r="3" fill="{INK}">'
+                f"<title>Bulletin {year}: {seconds} s</title></circle>"
+            )
+    for year, seconds in held_out:
+        plot.add(
+            f'<circle cx="{plot.sx(year):.1f}" cy="{plot.sy(seconds):.1f}" r="4" fill="none" stroke="#1c7ed6" stroke-width="1.5">'
+            f"<title>{year} held out: {seconds} s</title></circle>"
+        )
+    for index, (name, colour) in enumerate(CLOCK_SERIES):
+        y = TOP + 12 + index * 14
+        plot.add(f'<rect x="{LEFT - 150}" y="{y - 8}" width="10" height="10" fill="{colour}"/>')
+        plot.add(f'<text x="{LEFT - 136}" y="{y + 1}" {FONT}>{escape(name)}</text>')
+    return plot.svg()
+
+
 def all_charts(data: ReportData, risk: RiskSettings) -> dict[str, str]:
-    """Every chart of a report as SVG, by file name."""
-    return {
+    """Every chart of a report as SVG, by file name (the clock history once there is one to draw)."""
+    charts = {
         "risk_over_time": risk_over_time(data),
         "category_breakdown": category_breakdown(data),
         "top_factors": top_factors(data),
         "monte_carlo": monte_carlo(data, risk),
         "category_heatmap": category_heatmap(data),
     }
+    if data.reconstruction or data.calibration:
+        charts["clock_history"] = clock_history(data)
+    return charts
 
 
 def svg_to_png(svg: str, scale: float = 2) -> bytes:

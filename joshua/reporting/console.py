@@ -14,9 +14,10 @@ from rich.progress import Progress
 from rich.table import Column, Table
 from rich.text import Text
 
-from schemas.records import RunSummary, StageMetrics
+from schemas.records import Assessment, BackfillSummary, RunSummary, StageMetrics
 
 if TYPE_CHECKING:
+    from joshua.calibration import Calibration
     from joshua.collect.record import Recording
     from joshua.diagnose import Check
     from joshua.history import FactorChanges, HistoryRow, HistorySummary
@@ -50,6 +51,18 @@ class StageProgress:
         )
 
 
+def bulletin_line(a: Assessment) -> str:
+    """The Bulletin's latest setting beside the calibrated clock's and the linear mapping's readings."""
+    from joshua.structural.history import load_bulletin_settings
+
+    latest = max(load_bulletin_settings(), key=lambda setting: setting.announced)
+    calibrated = "–" if a.seconds_calibrated is None else f"{a.seconds_calibrated} s"
+    return (
+        f"Bulletin of the Atomic Scientists: {latest.seconds} s ({latest.announced:%d %B %Y}) · JOSHUA's "
+        f"calibrated clock {calibrated} · linear mapping {a.seconds_linear} s (headline: {a.mapping})"
+    )
+
+
 def print_summary(summary: RunSummary) -> None:
     """An assessment for a terminal: the clock, the headline, alerts, accounting, drivers, paths."""
     from joshua.reporting.clock import clock_ascii
@@ -72,6 +85,7 @@ def print_summary(summary: RunSummary) -> None:
         f"P(nuclear use within 365 days) {a.p_nuclear_use_365d:.2%} "
         f"(95% interval {a.p_use_ci_low:.2%}–{a.p_use_ci_high:.2%})"
     )
+    console.print(bulletin_line(a), markup=False, highlight=False)
     for alert in a.alerts:
         console.print(Text(f"{alert.level}: ", style="bold yellow") + Text(alert.message))
     console.print(Text(a.data_label, style="dim"), highlight=False)
@@ -203,3 +217,65 @@ def print_simulation(result: SimulationSummary) -> None:
         + ", ".join(f"{rung}: {share:.1%}" for rung, share in e.highest_rung.items()),
         highlight=False,
     )
+
+
+def print_backfill(summary: BackfillSummary) -> None:
+    """The reconstruction, one line a year, then the peak P(use) year and the expected uses."""
+    table = Table("year", "score", "seconds", "calibrated", "linear", "P(use)", box=None, pad_edge=False)
+    for y in summary.years:
+        table.add_row(
+            str(y.year),
+            f"{y.score:.3f}",
+            str(y.seconds_to_midnight),
+            "-" if y.seconds_calibrated is None else str(y.seconds_calibrated),
+            "-" if y.seconds_linear is None else str(y.seconds_linear),
+            f"{y.p_nuclear_use_365d:.2%}",
+        )
+    console.print(table)
+    console.print(
+        f"{len(summary.years)} years in {summary.lake_path} (view `reconstruction`); highest P(use): "
+        f"{summary.peak_p_use_year}; expected uses summed: {summary.expected_uses:.3f}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def print_calibration(result: Calibration, clock_path: Path) -> None:
+    """The fitted clock, its held-out figures beside the two baselines, and the targets."""
+    from joshua.calibration import TARGET_MAE, TARGET_SPEARMAN
+
+    m = result.mapping
+    console.print(
+        f"seconds = exp({m.intercept:.3f} − {m.slope:.3f} × clock score); clock score = "
+        + " + ".join(f"{w:.3f}·{c.value}" for c, w in m.weights.items() if w > 0),
+        markup=False,
+        highlight=False,
+    )
+    table = Table("", "LOO Spearman", "LOO MAE", "split Spearman", "split MAE", box=None, pad_edge=False)
+    table.add_row(
+        "calibrated clock",
+        f"{result.loo.spearman:.3f}",
+        f"{result.loo.mae:.0f} s",
+        f"{result.time_split.spearman:.3f}",
+        f"{result.time_split.mae:.0f} s",
+    )
+    table.add_row(
+        "ridge, five raw indicators",
+        f"{result.ridge_loo.spearman:.3f}",
+        f"{result.ridge_loo.mae:.0f} s",
+        f"{result.ridge_time_split.spearman:.3f}",
+        f"{result.ridge_time_split.mae:.0f} s",
+    )
+    table.add_row("world warheads alone", f"{result.warheads_loo.spearman:.3f}", f"{result.warheads_loo.mae:.0f} s", "-", "-")
+    console.print(table)
+    console.print(
+        f"world warheads alone rank the settings in sample with Spearman {result.warheads_spearman:+.3f} "
+        "(positive: more warheads, more seconds, the wrong sign)",
+        highlight=False,
+    )
+    met = result.loo.meets_targets()
+    console.print(
+        f"targets: LOO Spearman ≥ {TARGET_SPEARMAN:.2f} and MAE ≤ {TARGET_MAE:.0f} s: "
+        + ("[green]met[/]: `auto` now uses the calibrated clock" if met else "[yellow]not met[/]: `auto` keeps the linear mapping")
+    )
+    console.print(f"wrote {clock_path} and the lake table behind the view calibration_loo", markup=False, highlight=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,6 +16,7 @@ from joshua.risk.score import base_score
 from joshua.risk.trend import mann_kendall, trend_label
 from joshua.risk.uncertainty import score_uncertainty
 from joshua.settings import RiskSettings
+from joshua.structural.history import load_bulletin_settings
 from schemas.records import (
     Alert,
     Assessment,
@@ -60,6 +61,32 @@ class HistoryPoint(BaseModel):
     categories: dict[str, float] = Field(default_factory=dict)
 
 
+class YearReading(BaseModel):
+    """One year of the structural reconstruction."""
+
+    year: int
+    seconds_calibrated: int | None
+    seconds_linear: int | None
+    p_nuclear_use_365d: float
+
+
+class CalibrationRow(BaseModel):
+    """One Bulletin setting with the calibrated clock's held-out and in-sample predictions."""
+
+    year: int
+    bulletin_seconds: int
+    loo_seconds: int
+    fitted_seconds: int
+
+
+class BulletinLatest(BaseModel):
+    """The Bulletin of the Atomic Scientists' latest Doomsday Clock setting."""
+
+    year: int
+    seconds: int
+    announced: date
+
+
 class ReportData(BaseModel):
     """Everything the Markdown, HTML and JSON reports show."""
 
@@ -69,6 +96,9 @@ class ReportData(BaseModel):
     stages: list[StageMetrics]
     history: list[HistoryPoint]  # chronological, ending with this assessment
     considered: dict[str, int] = Field(default_factory=dict)  # evidence articles of the run per category
+    reconstruction: list[YearReading] = Field(default_factory=list)  # `joshua backfill`, oldest first
+    calibration: list[CalibrationRow] = Field(default_factory=list)  # `joshua calibrate`
+    bulletin: BulletinLatest | None = None
     _trends: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def average(self, days: int) -> float | None:
@@ -156,6 +186,23 @@ def timeline(con: duckdb.DuckDBPyConnection, until: datetime, exclude_run: str |
     ]
 
 
+RECONSTRUCTION_SQL = """
+SELECT year(as_of) AS year, seconds_calibrated, seconds_linear, p_nuclear_use_365d
+FROM reconstruction ORDER BY as_of
+"""
+CALIBRATION_SQL = "SELECT year, bulletin_seconds, loo_seconds, fitted_seconds FROM calibration_loo ORDER BY year"
+
+
+def clock_context(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """The reconstruction, the calibration and the Bulletin's latest setting, for ReportData."""
+    latest = max(load_bulletin_settings(), key=lambda s: s.announced)
+    return {
+        "reconstruction": [YearReading(**r) for r in _records(con, RECONSTRUCTION_SQL, {})],
+        "calibration": [CalibrationRow(**r) for r in _records(con, CALIBRATION_SQL, {})],
+        "bulletin": BulletinLatest(year=latest.year, seconds=latest.seconds, announced=latest.announced),
+    }
+
+
 def run_report_data(
     con: duckdb.DuckDBPyConnection,
     assessment: Assessment,
@@ -173,6 +220,7 @@ def run_report_data(
         stages=stages,
         history=[*history, point_of(assessment)],
         considered=considered or {},
+        **clock_context(con),
     )
 
 
@@ -224,6 +272,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, assessment_id: str | None =
         sources=[SourceOutcome(**outcome) for outcome in run.get("sources") or []],
         stages=[_stage(run, stage) for stage in STAGES if run.get(f"{stage}_seconds") is not None],
         history=timeline(con, assessment.assessed_at),
+        **clock_context(con),
     )
 
 

@@ -11,6 +11,7 @@ from joshua.reporting.data import ReportData
 from joshua.reporting.text import (
     METHODOLOGY,
     averages,
+    bulletin_comparison,
     change_text,
     label,
     notices,
@@ -36,6 +37,7 @@ def render_html(data: ReportData, charts: dict[str, str]) -> str:
         clock_svg=clock_svg(a.seconds_to_midnight, a.band),
         change=change_text(a),
         averages=averages(data),
+        bulletin=bulletin_comparison(data),
         top=top_factors(a),
         categories=sorted(a.factors, key=lambda f: f.rating.category.value),
         evidence=data.evidence,

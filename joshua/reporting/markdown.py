@@ -9,6 +9,7 @@ from joshua.reporting.data import ReportData
 from joshua.reporting.text import (
     METHODOLOGY,
     averages,
+    bulletin_comparison,
     change_text,
     label,
     notices,
@@ -86,6 +87,7 @@ def render_markdown(data: ReportData, chart_dir: str | None = None) -> str:
         "",
         f"- **{a.seconds_to_midnight} seconds to midnight** (95 % interval {a.ci_seconds_low}–{a.ci_seconds_high} s), "
         f"band **{a.band}**",
+        f"- {bulletin_comparison(data)}",
         f"- Change: {change_text(a)}",
         f"- Trend: {a.trend}",
         f"- Confidence: {a.confidence.value} ({a.confidence_score:.2f})",
@@ -99,6 +101,11 @@ def render_markdown(data: ReportData, chart_dir: str | None = None) -> str:
         *([f"- **{alert.level}** ({alert.kind}): {md(alert.message)}" for alert in a.alerts] or ["None."]),
         "",
         *([f"![Risk over time]({chart_dir}/risk_over_time.svg)", ""] if chart_dir else []),
+        *(
+            [f"![Reconstruction against the Bulletin's settings]({chart_dir}/clock_history.svg)", ""]
+            if chart_dir and (data.reconstruction or data.calibration)
+            else []
+        ),
         "## Top risk factors",
         "",
     ]

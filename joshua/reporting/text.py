@@ -62,6 +62,24 @@ def notices(a: Assessment) -> list[str]:
     return found
 
 
+def bulletin_comparison(data: ReportData) -> str:
+    """The Bulletin's latest setting beside JOSHUA's reading, with which mapping gave the headline."""
+    a = data.assessment
+    parts = [f"JOSHUA reads {a.seconds_to_midnight} s ({'calibrated clock' if a.mapping == 'calibrated' else 'linear mapping'})"]
+    if a.seconds_calibrated is not None and a.mapping != "calibrated":
+        parts.append(f"{a.seconds_calibrated} s on the clock calibrated against the Bulletin (not yet the headline: its fit misses the targets)")
+    elif a.seconds_linear is not None and a.mapping == "calibrated":
+        parts.append(f"{a.seconds_linear} s on the spec's linear mapping")
+    if data.bulletin is None:
+        return "; ".join(parts)
+    b = data.bulletin
+    return (
+        f"The Bulletin of the Atomic Scientists' latest setting: {b.seconds} s ({b.announced:%d %B %Y}). "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 def averages(data: ReportData) -> list[tuple[str, str]]:
     """(label, value) of the 30-, 90- and 365-day average seconds."""
     out = []

@@ -27,9 +27,10 @@ CREATE OR REPLACE VIEW articles AS
 SELECT * EXCLUDE (date) FROM {articles}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
 
+-- Daily (news) assessments; the structural reconstruction has its own view below.
 CREATE OR REPLACE VIEW assessments AS
 SELECT * EXCLUDE (date) FROM {assessments}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed') AND analyzer IS DISTINCT FROM 'structural';
 
 CREATE OR REPLACE VIEW risk_factors AS
 SELECT * EXCLUDE (date) FROM {risk_factors}
@@ -42,3 +43,14 @@ WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
 -- The delivery log of notifications (kept for failed runs too: it records what was sent).
 CREATE OR REPLACE VIEW notifications AS
 SELECT * EXCLUDE (date) FROM {notifications};
+
+-- Issue 16. The reconstruction 1947 onward: structural assessments, one per year (kept out of
+-- `assessments`, whose readers want the daily runs).
+CREATE OR REPLACE VIEW reconstruction AS
+SELECT * EXCLUDE (date) FROM {assessments}
+WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed') AND analyzer = 'structural';
+
+-- The clock's calibration: each Bulletin setting, its leave-one-out and in-sample predictions.
+CREATE OR REPLACE VIEW calibration_loo AS
+SELECT year, bulletin_seconds, loo_seconds, fitted_seconds, announced, as_of, clock_score, fitted_on
+FROM {calibration};
