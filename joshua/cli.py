@@ -513,11 +513,8 @@ def backfill(
 ) -> None:
     """Reconstruct each year from the historical record through the risk engine (a rerun replaces)."""
     from joshua.reporting.console import print_backfill
-    from schemas.records import BackfillParams
-
     if to is not None and to < from_:
         raise ConfigError(f"--to {to} is before --from {from_}")
-    params = BackfillParams(first_year=from_, last_year=to, data_dir=str(data_dir) if data_dir else None)
     _settings(data_dir)  # a configuration error answers before Prefect starts
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
@@ -525,7 +522,7 @@ def backfill(
 
     try:
         with errors.status("reconstructing…"):
-            summary = backfill_flow(params)
+            summary = backfill_flow(first_year=from_, last_year=to, data_dir=str(data_dir) if data_dir else None)
     except JoshuaError:
         raise
     except Exception as exc:  # noqa: BLE001 - the shell reports every failure in one line

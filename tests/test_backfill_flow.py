@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from flows.backfill import backfill
 from joshua.backfill import backfill_run_id
 from joshua.cli import EXIT_CONFIG, app
-from schemas.records import BackfillParams
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 runner = CliRunner()
@@ -46,9 +45,9 @@ def test_backfill_then_calibrate_fill_the_reconstruction_and_calibration_views(d
 
 
 def test_a_rerun_replaces_each_year_and_the_daily_history_ignores_the_reconstruction(data_dir: Path):
-    params = BackfillParams(first_year=1990, last_year=1991, data_dir=str(data_dir))
-    first = backfill(params)
-    second = backfill(params)
+    params = {"first_year": 1990, "last_year": 1991, "data_dir": str(data_dir)}
+    first = backfill(**params)
+    second = backfill(**params)
     assert [y.run_id for y in first.years] == [y.run_id for y in second.years]
     assert query(data_dir, "SELECT count(*), count(DISTINCT run_id) FROM reconstruction") == [(2, 2)]
     assert query(data_dir, "SELECT count(*) FROM runs WHERE flow = 'nuclear-risk-backfill'") == [(2,)]

@@ -270,7 +270,7 @@ def test_hourly_collection_keeps_the_lake_warm(cluster, tmp_path):
 
 
 def test_historical_backfill_is_unscheduled_and_reconstructs_through_the_worker(cluster, tmp_path):
-    api, _, logs = cluster
+    api, _, logs, _ = cluster
     deployment = client_call(api, lambda c: c.read_deployment_by_name("nuclear-risk-backfill/historical-backfill"))
     assert not deployment.schedules
     params = {"first_year": 1961, "last_year": 1962, "data_dir": str(tmp_path)}

@@ -63,6 +63,6 @@ def test_secrets_from_blocks_fill_only_what_the_environment_left_unset(monkeypat
     assert wanted == {"x_bearer_token": "x-block", "slack_webhook_url": "slack-block", "smtp_password": "smtp-block"}
     filled = settings.with_secrets({"x_bearer_token": "xt", "slack_webhook_url": "http://127.0.0.1:9/h", "smtp_password": "pw"})
     assert filled.credential("X_BEARER_TOKEN") == "xt" and filled.credential("NEWSAPI_KEY") == "from-env"
-    assert filled.notifications.slack_webhook_url == "http://127.0.0.1:9/h"
+    assert filled.notifications.slack_webhook_url.get_secret_value() == "http://127.0.0.1:9/h"
     assert filled.notifications.smtp_password.get_secret_value() == "pw" and "pw" not in repr(filled)
     assert settings.credential("X_BEARER_TOKEN") is None  # the original is left alone
