@@ -23,8 +23,9 @@ import httpx
 from joshua.settings import PROJECT_ROOT
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
+BOOTSTRAP = PROJECT_ROOT / "deploy" / "bootstrap.sh"
+SERVER_COMMAND = ["prefect", "server", "start"]  # deploy/docker-compose.yml runs the same
 POOL = "joshua"
-QUEUES = ("assessments", "collection")  # the work queues prefect.yaml's deployments name
 AD_HOC = "nuclear-risk-assessment/ad-hoc-assessment"
 HOURLY = "nuclear-risk-collection/hourly-collection"
 # A live request from a worker's flow runs would go to this closed local port, never off the machine.
@@ -99,7 +100,7 @@ def prefect_server(env: dict[str, str], log: Path, timeout: float = 300) -> Iter
     api = f"http://127.0.0.1:{port}/api"
     with log.open("w") as output:  # the child keeps its own descriptor
         server = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            [PREFECT, *SERVER_COMMAND[1:], "--host", "127.0.0.1", "--port", str(port)],
             env={**env, "PREFECT_API_URL": api}, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -119,13 +120,13 @@ def prefect_server(env: dict[str, str], log: Path, timeout: float = 300) -> Iter
 
 
 def deploy(env: dict[str, str]) -> None:
-    """The `joshua` process pool, its queues and every deployment of prefect.yaml, as the README says."""
-    for command in (
-        ["work-pool", "create", POOL, "--type", "process"],
-        *(["work-queue", "create", queue, "--pool", POOL] for queue in QUEUES),
-        ["--no-prompt", "deploy", "--all"],
-    ):
-        subprocess.run([PREFECT, *command], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120)
+    """deploy/bootstrap.sh: the `joshua` process pool, its queues, every deployment of prefect.yaml
+    and the automations, as the README and deploy/docker-compose.yml set a server up."""
+    path = f"{Path(PREFECT).parent}{os.pathsep}{env.get('PATH', os.defpath)}"  # this environment's `prefect`
+    result = subprocess.run(
+        ["sh", str(BOOTSTRAP)], env={**env, "PATH": path}, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
 def worker_command(name: str | None = None, limit: int | None = None) -> list[str]:

@@ -13,26 +13,25 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from statistics import median
 
 import duckdb
 import pytest
-import yaml
+from prefect.events.schemas.automations import AutomationCore
 
 from joshua.catalog import connect_lake
 from joshua.lake import table_glob
-from joshua.settings import PROJECT_ROOT
 from tests.postgres import Postgres
 from tests.prefect_cluster import (
     AD_HOC,
     HOURLY,
-    PREFECT,
+    client_call,
     deploy,
     memory_of_tree,
     prefect_env,
@@ -45,7 +44,7 @@ from tests.prefect_cluster import (
     wait_for,
 )
 
-AUTOMATIONS = PROJECT_ROOT / "deploy" / "automations.yaml"
+CRASH_SILENT_RUNS = "joshua-crash-silent-flow-runs"  # deploy/automations.yaml
 WORKERS = ("host-a", "host-b")
 AD_HOC_RUNS, HOURLY_RUNS = 24, 6
 KILL_TEST_RUNS = 6
@@ -72,6 +71,15 @@ class SharedLake:
         """A relation over every Parquet file of a table, committed or not."""
         pattern = table_glob(Path(self.data_dir) / "lake", table).replace("'", "''")
         return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+
+
+# The standard settings of an S3-compatible store that the object-store fixture will put in `env`.
+OBJECT_STORE_SETTINGS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")
+
+
+def worker_settings(api: str, lake: SharedLake) -> dict[str, str]:
+    """What a worker host sets besides its own HOME and PREFECT_HOME (deploy/docker-compose.yml: the same names)."""
+    return {"PREFECT_API_URL": api, "JOSHUA_DATA_DIR": lake.data_dir, **lake.env}
 
 
 @pytest.fixture(scope="module")
@@ -138,11 +146,7 @@ def cluster(postgres: Postgres, shared_lake: SharedLake, tmp_path_factory: pytes
             # Deployed from a third machine (the operator's), with its own PREFECT_HOME.
             operator = prefect_env(tmp_path_factory.mktemp("operator-home"), PREFECT_API_URL=api)
             deploy(operator)
-            automations = yaml.safe_load(AUTOMATIONS.read_text(encoding="utf-8"))
-            for automation in automations["automations"]:
-                automation["trigger"]["within"] = SILENCE_S  # shorter than deployed, to keep the test short
-            (logs / "automations.yaml").write_text(yaml.safe_dump(automations), encoding="utf-8")
-            subprocess_run([PREFECT, "automation", "create", "--from-file", str(logs / "automations.yaml")], operator)
+            client_call(api, shorten_silence)
             workers = {}
             try:
                 for name in WORKERS:
@@ -150,10 +154,9 @@ def cluster(postgres: Postgres, shared_lake: SharedLake, tmp_path_factory: pytes
                     for directory in ("home", "prefect-home", "work"):
                         (host / directory).mkdir()
                     env = {
-                        **prefect_env(host / "prefect-home", PREFECT_API_URL=api, PREFECT_WORKER_QUERY_SECONDS="2"),
+                        **prefect_env(host / "prefect-home", PREFECT_WORKER_QUERY_SECONDS="2"),  # polls every 2 s
                         "HOME": str(host / "home"),
-                        "JOSHUA_DATA_DIR": shared_lake.data_dir,
-                        **shared_lake.env,
+                        **worker_settings(api, shared_lake),
                     }
                     workers[name] = start_worker(env, host / "work", logs / f"{name}.log", name=name)
                 yield Cluster(api, workers, logs, sampler)
@@ -162,8 +165,11 @@ def cluster(postgres: Postgres, shared_lake: SharedLake, tmp_path_factory: pytes
                     stop(worker)
 
 
-def subprocess_run(command: list[str], env: dict[str, str]) -> None:
-    subprocess.run(command, env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120)
+async def shorten_silence(client) -> None:
+    """The crash-on-silence automation bootstrap.sh created, with the test's shorter window."""
+    for automation in await client.read_automations_by_name(CRASH_SILENT_RUNS):
+        automation.trigger.within = timedelta(seconds=SILENCE_S)
+        await client.update_automation(automation.id, AutomationCore(**automation.model_dump(exclude={"id", "created", "updated"})))
 
 
 def quiet(params: dict) -> tuple[dict, dict]:
