@@ -140,7 +140,7 @@ def cluster(postgres: Postgres, shared_lake: SharedLake, tmp_path_factory: pytes
             PREFECT_API_DATABASE_CONNECTION_URL=postgres.url(),
             PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",  # the live schedules never start a run here
             # A run refused a deployment slot is retried after this long (Prefect's default: 30 s).
-            PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="5",
+            PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="2",
         )
         with prefect_server(server_env, logs / "server.log") as api:
             # Deployed from a third machine (the operator's), with its own PREFECT_HOME.
@@ -236,24 +236,29 @@ def test_a_killed_worker_leaves_crashed_runs_and_nothing_half_written(cluster: C
     with shared_lake.views() as con:
         committed_before = {run for (run,) in con.execute("SELECT run_id FROM runs").fetchall()}
     started = time.monotonic()
-    run_ids = [start_run(cluster.api, AD_HOC, *quiet({})) for _ in range(KILL_TEST_RUNS)]
-
-    # Kill while the victim holds a run that has been running a few seconds (its first heartbeat
-    # sent) and has none between submission and start.
-    deadline = time.monotonic() + 300
-    while True:
-        runs = read_runs(cluster.api, run_ids)
-        held = [r for r in runs if r.labels.get("prefect.worker.name") == victim and r.state]
-        running = [r for r in held if r.state.is_running() and time.time() - r.state.timestamp.timestamp() > 3]
-        if running and not any(r.state.is_pending() for r in held):
-            break
-        assert time.monotonic() < deadline, [(r.name, r.state and r.state.name) for r in runs]
-        time.sleep(0.5)
-    worker = cluster.workers[victim]
-    tree = process_tree(worker.pid)
-    for pid in tree:  # the worker and its flow processes (each in a session of its own)
-        os.kill(pid, signal.SIGKILL)
-    worker.wait(timeout=10)
+    # The survivor is paused while the runs start, so that the victim surely takes some; it resumes
+    # once the victim is dead and finishes the rest.
+    os.killpg(cluster.workers[survivor].pid, signal.SIGSTOP)
+    try:
+        run_ids = [start_run(cluster.api, AD_HOC, *quiet({})) for _ in range(KILL_TEST_RUNS)]
+        # Kill while the victim holds runs that have been running a few seconds (their first heartbeat
+        # sent) and none between submission and start.
+        deadline = time.monotonic() + 300
+        while True:
+            runs = read_runs(cluster.api, run_ids)
+            held = [r for r in runs if r.labels.get("prefect.worker.name") == victim and r.state]
+            running = [r for r in held if r.state.is_running() and time.time() - r.state.timestamp.timestamp() > 3]
+            if running and not any(r.state.is_pending() for r in held):
+                break
+            assert time.monotonic() < deadline, [(r.name, r.state and r.state.name) for r in runs]
+            time.sleep(0.5)
+        worker = cluster.workers[victim]
+        tree = process_tree(worker.pid)
+        for pid in tree:  # the worker and its flow processes (each in a session of its own)
+            os.kill(pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        os.killpg(cluster.workers[survivor].pid, signal.SIGCONT)
     killed_at = time.monotonic()
     killed = {r.id for r in running}
 
