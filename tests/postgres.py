@@ -31,6 +31,7 @@ import asyncpg
 SYSTEM_USER = "postgres"  # created by Debian's postgresql-common
 SUPERUSER = "joshua"
 DATABASE = "prefect"
+DRIVER = "postgresql+asyncpg"  # the SQLAlchemy driver Prefect's server connects with
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
 
@@ -50,7 +51,7 @@ class Postgres:
     database: str
     pid: int
 
-    def url(self, driver: str = "postgresql+asyncpg") -> str:
+    def url(self, driver: str = DRIVER) -> str:
         """The SQLAlchemy URL of the database (Prefect's PREFECT_API_DATABASE_CONNECTION_URL)."""
         return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
 
@@ -123,11 +124,13 @@ def running_postgres() -> Iterator[Postgres]:
         (root / "pwfile").write_text(password)
         if owner is not None:
             os.chown(root / "pwfile", owner.pw_uid, owner.pw_gid)
-        subprocess.run(
+        initdb = subprocess.run(
             [programs / "initdb", "-D", root / "cluster", "-U", SUPERUSER, "--pwfile", root / "pwfile",
              "--auth-host=scram-sha-256", "--auth-local=peer", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-            check=True, capture_output=True, timeout=120, **_run_as(owner),
+            capture_output=True, text=True, timeout=120, **_run_as(owner),
         )  # fmt: skip
+        if initdb.returncode != 0:
+            raise RuntimeError(f"initdb failed: {initdb.stderr[-2000:]}")
         port = _free_port()
         with (root / "postgres.log").open("w") as log:
             process = subprocess.Popen(
