@@ -196,9 +196,13 @@ def print_simulation(result: SimulationSummary) -> None:
     console.print(Text(f"\nScenario {result.scenario.name}", style="bold") + Text(f": {result.scenario.description}"))
     console.print(Text(f"from the {result.starting_point}", style="dim"), highlight=False)
     console.print(
-        f"\n[bold]{result.seconds} seconds to midnight[/] (band {result.band}); {level} interval "
+        f"\n[bold]{result.seconds} seconds to midnight[/] (band {result.band}, {result.mapping} mapping); {level} interval "
         f"{result.seconds_interval[0]}–{result.seconds_interval[1]} s"
     )
+    beside = f"linear mapping {result.seconds_linear} s"
+    if result.seconds_calibrated is not None:
+        beside = f"calibrated clock {result.seconds_calibrated} s · " + beside
+    console.print(beside + f" (headline: {result.mapping})", highlight=False)
     console.print(
         f"score {result.score:.4f}: mean {result.score_mean:.4f}, SD {result.score_sd:.4f}, {level} interval "
         f"{result.score_interval[0]:.4f}–{result.score_interval[1]:.4f}"
