@@ -225,7 +225,7 @@ def print_simulation(result: SimulationSummary) -> None:
 
 def print_backfill(summary: BackfillSummary) -> None:
     """The reconstruction, one line a year, then the peak P(use) year and the expected uses."""
-    table = Table("year", "score", "seconds", "calibrated", "linear", "P(use)", box=None, pad_edge=False)
+    table = Table("year", "score", "seconds", "calibrated (in sample)", "linear", "P(use)", box=None, pad_edge=False)
     for y in summary.years:
         table.add_row(
             str(y.year),

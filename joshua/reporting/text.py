@@ -80,6 +80,19 @@ def bulletin_comparison(data: ReportData) -> str:
     )
 
 
+def clock_caption(data: ReportData) -> str:
+    """Under the clock history: which of its readings are out of sample, with their error."""
+    text = (
+        "The reconstruction's calibrated seconds are in sample: the clock was fitted on every Bulletin "
+        "setting, that year's included. Only the leave-one-out predictions (circles) are out of sample, "
+        "each made by a clock fitted without that year"
+    )
+    if not data.calibration:
+        return text + "."
+    errors = [abs(c.loo_seconds - c.bulletin_seconds) for c in data.calibration]
+    return text + f": mean absolute error {sum(errors) / len(errors):.1f} s over {len(errors)} settings."
+
+
 def averages(data: ReportData) -> list[tuple[str, str]]:
     """(label, value) of the 30-, 90- and 365-day average seconds."""
     out = []
