@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -40,7 +40,7 @@ from scipy.stats import spearmanr
 from joshua.errors import ConfigError
 from joshua.lake import write_parquet_atomic
 from joshua.risk.clock import CalibratedClock, ClockMapping
-from joshua.structural.analyzer import category_values, indicators_as_of
+from joshua.structural.analyzer import Indicators, category_values, indicators_as_of
 from joshua.structural.history import BulletinSetting, HistoricalRecord
 from schemas.records import Category
 from schemas.tables import TABLES
@@ -111,8 +111,13 @@ def _raw_indicators(record: HistoricalRecord, as_of: date) -> tuple[float, ...]:
     return (math.log(ind.inventory), float(ind.armed), ind.tests_3y, ind.treaties, severity)
 
 
-def calibration_points(record: HistoricalRecord, settings: Sequence[BulletinSetting]) -> list[CalibrationPoint]:
-    """Each setting paired with the record as of the day before its announcement."""
+def calibration_points(
+    record: HistoricalRecord,
+    settings: Sequence[BulletinSetting],
+    rate: Callable[[Indicators], dict[Category, float]] = category_values,
+) -> list[CalibrationPoint]:
+    """Each setting paired with the record as of the day before its announcement, rated by `rate`
+    (the analyzer's formulas; `benchmarks/calibration.py --ablation` passes earlier versions)."""
     points = []
     for setting in settings:
         as_of = setting.announced - timedelta(days=1)
@@ -122,7 +127,7 @@ def calibration_points(record: HistoricalRecord, settings: Sequence[BulletinSett
                 announced=setting.announced,
                 as_of=as_of,
                 bulletin_seconds=setting.seconds,
-                values=category_values(indicators_as_of(record, as_of)),
+                values=rate(indicators_as_of(record, as_of)),
                 raw=_raw_indicators(record, as_of),
             )
         )
