@@ -67,7 +67,7 @@ def bulletin_comparison(data: ReportData) -> str:
     a = data.assessment
     parts = [f"JOSHUA reads {a.seconds_to_midnight} s ({'calibrated clock' if a.mapping == 'calibrated' else 'linear mapping'})"]
     if a.seconds_calibrated is not None and a.mapping != "calibrated":
-        parts.append(f"{a.seconds_calibrated} s on the clock calibrated against the Bulletin (not yet the headline: its fit misses the targets)")
+        parts.append(f"{a.seconds_calibrated} s on the clock calibrated against the Bulletin (not this run's headline: its mapping was linear)")
     elif a.seconds_linear is not None and a.mapping == "calibrated":
         parts.append(f"{a.seconds_linear} s on the spec's linear mapping")
     if data.bulletin is None:
