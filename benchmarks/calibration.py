@@ -76,7 +76,8 @@ def first_rate(smooth_momentum: bool, first_tests_in_arsenal: bool) -> Rate:
         values = category_values(ind)
         if not smooth_momentum:
             momentum = min(1.0, max(0.0, 0.5 + analyzer.MOMENTUM_SCALE * (ind.losses - ind.gains)))
-            values[Category.COMMUNICATION_ARMS_CONTROL] = 0.3 * math.exp(-max(0.0, ind.treaties) / analyzer.TREATY_SCALE) + 0.7 * momentum
+            missing = math.exp(-max(0.0, ind.treaties) / analyzer.TREATY_SCALE)
+            values[Category.COMMUNICATION_ARMS_CONTROL] = 0.3 * missing + 0.7 * momentum
         if not first_tests_in_arsenal:
             values[Category.NUCLEAR_ARSENAL] = category_values(dataclasses.replace(ind, new_states=0.0))[Category.NUCLEAR_ARSENAL]
         return values
@@ -135,14 +136,12 @@ def ablation() -> None:
     fit("tried: final + JCPOA rows", dataclasses.replace(record, treaty_events=(*record.treaty_events, *JCPOA)), settings)
     rows.append(("tried: final, values smoothed over 2 years", smoothed(record, settings)))
 
-    console.print("variant | LOO Spearman | LOO MAE | split Spearman | split MAE | fitted weights > 0", highlight=False)
+    print("variant | LOO Spearman | LOO MAE | split Spearman | split MAE | fitted weights > 0")
     for name, result in rows:
         weights = ", ".join(f"{c.value} {w:.2f}" for c, w in result.mapping.weights.items() if w > 0)
-        console.print(
+        print(
             f"{name} | {result.loo.spearman:.3f} | {result.loo.mae:.1f} s | {result.time_split.spearman:.3f} | "
-            f"{result.time_split.mae:.1f} s | {weights}",
-            highlight=False,
-            markup=False,
+            f"{result.time_split.mae:.1f} s | {weights}"
         )
 
 

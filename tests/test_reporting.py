@@ -212,7 +212,9 @@ def test_the_clock_history_says_which_readings_are_in_sample_and_which_out_of_sa
 
     data = report_data().model_copy(
         update={
-            "reconstruction": [YearReading(year=y, seconds_calibrated=400, seconds_linear=700, p_nuclear_use_365d=0.004) for y in (1962, 1963)],
+            "reconstruction": [
+                YearReading(year=y, seconds_calibrated=400, seconds_linear=700, p_nuclear_use_365d=0.004) for y in (1962, 1963)
+            ],
             "calibration": [
                 CalibrationRow(year=1963, bulletin_seconds=720, loo_seconds=400, fitted_seconds=410),
                 CalibrationRow(year=2026, bulletin_seconds=85, loo_seconds=75, fitted_seconds=80),
@@ -226,6 +228,8 @@ def test_the_clock_history_says_which_readings_are_in_sample_and_which_out_of_sa
     html = render_html(data, charts={"clock_history": svg})
     assert "Only the leave-one-out predictions (circles) are out of sample" in html
     linear_only = data.model_copy(
-        update={"reconstruction": [YearReading(year=1962, seconds_calibrated=None, seconds_linear=700, p_nuclear_use_365d=0.004)]}
+        update={
+            "reconstruction": [YearReading(year=1962, seconds_calibrated=None, seconds_linear=700, p_nuclear_use_365d=0.004)]
+        }
     )
     assert "reconstruction, linear mapping" in all_charts(linear_only, RiskSettings())["clock_history"]

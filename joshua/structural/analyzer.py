@@ -190,7 +190,10 @@ def category_values(ind: Indicators) -> dict[Category, float]:
 
 def _reasoning(category: Category, ind: Indicators) -> str:
     parts = {
-        Category.NUCLEAR_ARSENAL: f"{ind.inventory:,.0f} warheads, stockpiles {ind.growth:+.1%} a year, {ind.armed} armed states, new nuclear states {ind.new_states:.2f}",
+        Category.NUCLEAR_ARSENAL: (
+            f"{ind.inventory:,.0f} warheads, stockpiles {ind.growth:+.1%} a year, {ind.armed} armed states, "
+            f"new nuclear states {ind.new_states:.2f}"
+        ),
         Category.DOCTRINE_POSTURE: f"{ind.tests_3y:.0f} tests in three years, posture events {ind.posture:.2f}, new nuclear states {ind.new_states:.2f}",
         Category.REGIONAL_CONFLICT: f"decayed confrontation severity {ind.confrontation:.2f}",
         Category.LEADERSHIP_RHETORIC: f"decayed confrontation and posture severity {ind.confrontation + ind.posture:.2f}",
