@@ -48,8 +48,8 @@ likelihood than how many warheads each holds, which mostly sets the consequences
 read mostly as momentum, recent gains against recent losses, because a regime is judged by where
 it is going (a signed treaty is news for years; a count of fifteen old ones is not); a net of two
 recent losses nearly saturates it (tanh(1) = 0.76 of the way; the slope at zero, 0.25 a unit, is
-the first version's, whose hard clip at a net of two made every further gain or loss count for
-nothing: SALT, INF and START, stacked within five years, all read alike). A fresh first test
+the first version's, whose hard clip at a net of two made every further recent gain or loss count
+for nothing: 1972, 1990, 1991, 1995 and 1998 all sat at the clip and read alike). A fresh first test
 counts as one more armed state within nuclear_arsenal, fading like new_states: the yearly count of
 armed states is known only from the year's end, a test the day it happens, and a new nuclear state
 raises the chance of use most while its forces and doctrine are new. The two weightings and the
