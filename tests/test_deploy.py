@@ -60,7 +60,11 @@ def test_silent_runs_are_crashed_only_after_several_missed_heartbeats():
     heartbeats = {d["work_pool"]["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] for d in project["deployments"]}
     [heartbeat] = map(int, heartbeats)  # every deployment's runs send them, at one pace
     [automation] = yaml.safe_load((DEPLOY / "automations.yaml").read_text(encoding="utf-8"))["automations"]
-    assert automation["trigger"]["within"] >= 3 * heartbeat
+    trigger = automation["trigger"]
+    assert trigger["within"] >= 3 * heartbeat
+    # Each event that opens a window also closes the one before; only a heartbeat or a state closes
+    # one (a run killed after its pull step's event, before it started, was left Submitting).
+    assert set(trigger["after"]) <= set(trigger["expect"]) and not any("*" in e for e in trigger["expect"])
     [action] = automation["actions"]
     assert action["type"] == "change-flow-run-state" and action["state"] == "CRASHED"
 
