@@ -72,6 +72,11 @@ class SharedLake:
         """The lake's views (committed runs only), as a reader elsewhere sees them."""
         return connect_lake(Path(self.data_dir) / "lake")
 
+    def staged_runs(self) -> set[str]:
+        """The runs with files in staging (written, not yet published)."""
+        staging = Path(self.data_dir) / "staging"
+        return {path.relative_to(staging).parts[0] for path in staging.glob("*/**/*.parquet")}
+
     def files(self, table: str) -> str:
         """A relation over every Parquet file of a table, committed or not."""
         pattern = table_glob(Path(self.data_dir) / "lake", table).replace("'", "''")
@@ -263,16 +268,18 @@ def test_a_killed_worker_leaves_crashed_runs_and_nothing_half_written(cluster: C
     os.killpg(cluster.workers[survivor].pid, signal.SIGSTOP)
     try:
         run_ids = [start_run(cluster.api, AD_HOC, *quiet({})) for _ in range(KILL_TEST_RUNS)]
-        # Kill once the victim has a run going; what it holds then (started or not) must end Crashed.
+        # Kill once a run of the victim has written files (or, if the victim finished one before
+        # that could be seen, once it has any run going); what it holds then must end Crashed.
         deadline = time.monotonic() + 300
         while True:
             runs = read_runs(cluster.api, run_ids)
-            held = [r for r in runs if r.labels.get("prefect.worker.name") == victim and r.state]
-            held = [r for r in held if r.state.is_pending() or r.state.is_running()]
-            if any(r.state.is_running() for r in held):
+            mine = [r for r in runs if r.labels.get("prefect.worker.name") == victim and r.state]
+            held = [r for r in mine if r.state.is_pending() or r.state.is_running()]
+            staged = {r.name for r in held if r.state.is_running()} & shared_lake.staged_runs()
+            if staged or (any(r.state.is_completed() for r in mine) and any(r.state.is_running() for r in held)):
                 break
             assert time.monotonic() < deadline, [(r.name, r.state and r.state.name) for r in runs]
-            time.sleep(0.5)
+            time.sleep(0.2)
         worker = cluster.workers[victim]
         tree = process_tree(worker.pid)
         for pid in tree:  # the worker and its flow processes (each in a session of its own)
@@ -314,7 +321,7 @@ def test_a_killed_worker_leaves_crashed_runs_and_nothing_half_written(cluster: C
     # (if it published any) hidden behind the missing `runs` row.
     committed_killed = crashed & visible.keys()
     print(
-        f"killed runs: {len(committed_killed)} had committed before the kill, "
+        f"killed runs: {len(staged)} had staged files, {len(committed_killed)} had committed before the kill, "
         f"{len((crashed - visible.keys()) & on_disk)} had published files that stay invisible"
     )
     assert set(visible.values()) == {1} and visible.keys() == committed_before | completed | committed_killed
