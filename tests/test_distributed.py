@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -97,7 +98,8 @@ def shared_lake(tmp_path_factory: pytest.TempPathFactory) -> SharedLake:
     """The lake of the two workers. THE ONE PLACE TO SWITCH TO OBJECT STORAGE: a local directory
     stands in for the bucket until `JOSHUA_DATA_DIR=s3://…` lands (issue 17, item 1); then this
     returns the S3 server fixture's `s3://bucket/prefix` with its AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID
-    and AWS_SECRET_ACCESS_KEY in `env`, and `views`/`files` read through that filesystem."""
+    and AWS_SECRET_ACCESS_KEY in `env`, and `views`, `files` and `staged_runs` read through that
+    filesystem. Nothing else in this module assumes a local disk."""
     return SharedLake(str(tmp_path_factory.mktemp("bucket") / "joshua"))
 
 
@@ -132,7 +134,7 @@ class TreeSampler:
 @dataclass
 class Cluster:
     api: str
-    workers: dict[str, object]  # name: its Popen
+    workers: dict[str, subprocess.Popen]
     logs: Path
     sampler: TreeSampler
 
