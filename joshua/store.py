@@ -1,4 +1,9 @@
-"""The store stage: stage assessment rows, publish a run into the lake, commit its `runs` row."""
+"""The store stage: stage assessment rows, publish a run into the lake, commit its `runs` row.
+
+With an object-store data directory the run's reports and caches are published under it as well
+(`publish_reports`, and the caches when the run commits), and `pull_caches` brings the caches into
+the local working directory when a run opens, so a run on any host reuses what others fetched.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel
 
+from joshua import storage
 from joshua.catalog import build_catalog, connect_lake
 from joshua.curate.reliability import source_rows
 from joshua.curate.stage import SOURCE_STATE_SQL
 from joshua.lake import (
+    Location,
     commit_lock,
     conform,
     discard,
@@ -27,6 +34,7 @@ from joshua.lake import (
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
+from joshua.settings import RunPaths
 from schemas.records import Analysis, Assessment, Source, SourceOutcome, StageCounts, StageMetrics
 from schemas.tables import STAGES, TABLES
 
@@ -57,11 +65,11 @@ class StoreResult(BaseModel):
     """The files a run published into the lake."""
 
     staged: int
-    published: list[Path]
+    published: list[Path | str]
 
-    def path_of(self, table: str) -> Path:
+    def path_of(self, table: str) -> Location:
         """The published file of a table (one per run for every table but raw_items and signals)."""
-        return next(path for path in self.published if path.parts[-3] == table or path.parts[-4] == table)
+        return next(path for path in self.published if table in str(path).split("/")[-4:-2])
 
     def metrics(self) -> StageCounts:
         return StageCounts(items_in=self.staged, items_out=len(self.published))
@@ -206,6 +214,22 @@ def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source]
             write_source_rows(run, declared, [SourceOutcome(**outcome) for outcome in record["sources"][0]])
         write_parquet_atomic(record, table_path(run.paths.lake, "runs", run.run_id))
     build_catalog(run.paths.lake, run.paths.catalog)
+    push_caches(run.paths, since=run.started_at.timestamp())
+
+
+def pull_caches(paths: RunPaths) -> int:
+    """Download an object-store data directory's caches that are newer than the local copies."""
+    return storage.pull_tree(f"{paths.remote}/cache", paths.cache) if paths.remote else 0
+
+
+def push_caches(paths: RunPaths, since: float) -> int:
+    """Upload the cache entries written since `since` to an object-store data directory."""
+    return storage.push_tree(paths.cache, f"{paths.remote}/cache", since) if paths.remote else 0
+
+
+def publish_reports(paths: RunPaths, since: float) -> int:
+    """Upload the report files written since `since` to an object-store data directory."""
+    return storage.push_tree(paths.reports, f"{paths.remote}/reports", since) if paths.remote else 0
 
 
 def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Sequence[SourceOutcome]) -> None:
@@ -213,9 +237,10 @@ def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Seq
     with connect_lake(run.paths.lake, only=frozenset({"sources"})) as con:
         state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
     articles_path = table_path(run.paths.lake, "articles", run.run_id)
+    published = storage.exists(articles_path) if isinstance(articles_path, str) else articles_path.is_file()
     articles = (
         pl.read_parquet(articles_path, columns=["source_id", "corroboration"], glob=False)
-        if articles_path.is_file()
+        if published
         else pl.DataFrame(schema={"source_id": pl.String, "corroboration": pl.Int32})
     )
     # Stamped with the commit time: the latest row of a source (the `sources` view) is the last committed.
