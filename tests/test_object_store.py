@@ -40,7 +40,7 @@ def cli(*args: str, env: dict[str, str], home: Path) -> subprocess.CompletedProc
     home.mkdir(parents=True, exist_ok=True)
     keep = {name: os.environ[name] for name in ("PATH", "LANG", "PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK") if name in os.environ}
     return subprocess.run(
-        [JOSHUA, *args], env={**keep, **env, "HOME": str(home)}, capture_output=True, text=True, timeout=300, check=False
+        [JOSHUA, *args], env={**keep, **env, "HOME": str(home), "COLUMNS": "500"}, capture_output=True, text=True, timeout=300, check=False
     )
 
 
