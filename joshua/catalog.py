@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from joshua import storage
-from joshua.lake import Location, has_files, table_glob
+from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from joshua.settings import RunPaths
 from schemas.tables import TABLES
@@ -63,9 +63,9 @@ def _empty_relation(table: str) -> str:
     return f"(SELECT {typed}, CAST(NULL AS DATE) AS date WHERE false)"
 
 
-def _relation(lake: Location, table: str) -> str:
+def _relation(lake: Location, table: str, has_data: bool) -> str:
     """The SQL relation that reads a table's Parquet files."""
-    if not has_files(lake, table):
+    if not has_data:
         return _empty_relation(table)
     pattern = table_glob(lake, table).replace("'", "''")
     return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
@@ -88,8 +88,9 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset
     """
     if isinstance(lake, str):
         storage.register(con, lake)
-    wanted = TABLES if only is None else {"runs", *only}
-    relations = {table: _relation(lake, table) if table in wanted else _empty_relation(table) for table in TABLES}
+    wanted = set(TABLES) if only is None else {"runs", *only}
+    present = tables_with_files(lake, wanted)
+    relations = {table: _relation(lake, table, table in present) for table in TABLES}
     con.execute(VIEWS_SQL.format(**relations))
     if only is None:
         con.execute(history_sql())

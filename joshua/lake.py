@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -241,6 +241,14 @@ def _sweep_objects(lake: str, recorded: set[str], cutoff: float) -> list[Locatio
 def table_glob(lake: Location, table: str) -> str:
     """The glob that matches every file of a table (the directory's own `[`, `*`, `?` escaped)."""
     return f"{glob.escape(str(storage.join(lake, table)))}/**/*.parquet"
+
+
+def tables_with_files(lake: Location, tables: Iterable[str]) -> set[str]:
+    """Which of these tables have at least one file (an object store is listed once for all)."""
+    if isinstance(lake, str):
+        present = {relative_parts(lake, url)[0] for url in storage.find(lake) if url.endswith(".parquet")}
+        return present.intersection(tables)
+    return {table for table in tables if has_files(lake, table)}
 
 
 def has_files(lake: Location, table: str) -> bool:

@@ -44,8 +44,12 @@ BACKENDS = {
     "abfs": ("adlfs", "adlfs"),
     "abfss": ("adlfs", "adlfs"),
 }
-# Listings are read fresh every time: other hosts publish runs while this process lives.
-FILESYSTEM_OPTIONS: dict[str, dict[str, Any]] = {"s3": {"use_listings_cache": False}, "s3a": {"use_listings_cache": False}}
+# Listings are reused for a few seconds (DuckDB opens every file it reads, and each open would
+# otherwise ask for the object's size again), and forgotten whenever other hosts' writes must be
+# seen: when a run or a command starts (`check_reachable`) and when a commit turn begins.
+LISTING_TTL_S = 10.0
+_S3_OPTIONS = {"use_listings_cache": True, "listings_expiry_time": LISTING_TTL_S}
+FILESYSTEM_OPTIONS: dict[str, dict[str, Any]] = {"s3": _S3_OPTIONS, "s3a": _S3_OPTIONS}
 # How long a commit turn may be held before another host may break it (a commit takes seconds).
 LOCK_EXPIRY_S = 120.0
 LOCK_POLL_S = 0.2
@@ -108,6 +112,7 @@ def check_reachable(url: str) -> None:
     problems; the message names the kind of failure, never the credentials or the provider's text.
     """
     fs = filesystem(url)
+    fs.invalidate_cache()
     bucket = urlsplit(url).hostname
     try:
         fs.ls(bucket, detail=False)
@@ -250,6 +255,7 @@ def object_lock(url: str, expiry_s: float = LOCK_EXPIRY_S, poll_s: float = LOCK_
         body = json.dumps({"holder": holder, "expires_at": time.time() + expiry_s}).encode()
         try:
             etag = fs.call_s3("put_object", Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")["ETag"]
+            fs.invalidate_cache()  # what the holder reads next must include every earlier commit
             break
         except FileExistsError:  # another run holds the turn
             _break_if_expired(fs, bucket, key)
