@@ -139,6 +139,42 @@ def test_a_run_that_fails_after_publishing_leaves_nothing_visible(s3_bucket: S3B
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
 
 
+@pytest.mark.usefixtures("prefect_server")
+def test_a_run_killed_while_it_publishes_never_shows_half_of_itself(s3_bucket: S3Bucket, tmp_path: Path):
+    """SIGKILL `joshua assess` as soon as its first lake object lands: either its `runs` row made it
+    (and then every table did), or readers see nothing of it."""
+    import signal
+
+    from prefect.settings import PREFECT_API_URL
+
+    from joshua.catalog import connect_lake
+
+    run_id = "20261130T110000Z-c0ffee"
+    home = tmp_path / "killed-home"
+    home.mkdir()
+    keep = {name: os.environ[name] for name in ("PATH", "LANG") if name in os.environ}
+    env = {**keep, **s3_bucket.env, "HOME": str(home), "PREFECT_API_URL": PREFECT_API_URL.value(), "JOSHUA_DATA_DIR": s3_bucket.url}
+    process = subprocess.Popen([JOSHUA, "assess", "--run-id", run_id, "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fs, deadline = storage.filesystem(s3_bucket.url), time.monotonic() + 240
+    try:
+        while not tables_of(s3_bucket, run_id) and process.poll() is None and time.monotonic() < deadline:
+            fs.invalidate_cache()
+            time.sleep(0.02)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    fs.invalidate_cache()
+    landed = tables_of(s3_bucket, run_id)
+    assert landed, "the run published nothing before the deadline"
+    with connect_lake(f"{s3_bucket.url}/lake") as con:
+        visible = {table: con.execute(f"SELECT count(*) FROM {table} WHERE run_id = $r", {"r": run_id}).fetchone()[0] for table in ("assessments", "articles", "raw_items", "risk_factors")}
+        status = con.execute("SELECT status FROM runs WHERE run_id = $r", {"r": run_id}).fetchall()
+    if "runs" in landed:
+        assert status == [("completed",)] and landed == TABLES_OF_AN_ASSESSMENT
+    else:
+        assert status == [] and set(visible.values()) == {0}, (landed, visible)
+
+
 def test_a_killed_run_is_invisible_and_swept_once_stale(s3_bucket: S3Bucket, work_dir: Path):
     """A run killed between publishing and its `runs` row: readers never see it; the sweep removes it."""
     from joshua.catalog import connect_lake
