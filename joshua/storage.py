@@ -115,15 +115,35 @@ def check_reachable(url: str) -> None:
     fs.invalidate_cache()
     bucket = urlsplit(url).hostname
     try:
-        fs.ls(bucket, detail=False)
+        _probe(fs, str(bucket), url)
     except FileNotFoundError:
         raise ConfigError(f"data directory {redact(url)}: bucket {bucket!r} does not exist") from None
     except PermissionError:
         raise ConfigError(f"data directory {redact(url)}: access denied (check the credentials in the environment)") from None
-    except Exception as exc:  # noqa: BLE001 - botocore, aiohttp and each backend raise their own types
-        kind = type(exc).__name__
-        hint = "no credentials found in the environment" if "Credentials" in kind else "cannot reach the object store (check AWS_ENDPOINT_URL)"
-        raise ConfigError(f"data directory {redact(url)}: {hint} ({kind})") from None
+    except _credential_errors() as exc:
+        raise ConfigError(f"data directory {redact(url)}: no credentials found in the environment ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - each backend's transport raises its own types
+        raise ConfigError(
+            f"data directory {redact(url)}: cannot reach the object store, check AWS_ENDPOINT_URL ({type(exc).__name__})"
+        ) from None
+
+
+def _probe(fs: fsspec.AbstractFileSystem, bucket: str, url: str) -> None:
+    """List the bucket (a missing one raises FileNotFoundError), or else the data directory itself:
+    a key confined to its prefix may not list the bucket's root."""
+    try:
+        fs.ls(bucket, detail=False)
+    except PermissionError:
+        fs.find(url, maxdepth=1)
+
+
+def _credential_errors() -> tuple[type[BaseException], ...]:
+    """The storage library's "no credentials" errors (botocore's for S3)."""
+    try:
+        from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+    except ImportError:
+        return ()
+    return (NoCredentialsError, PartialCredentialsError)
 
 
 def find(root: str) -> list[str]:
@@ -212,16 +232,21 @@ def push_tree(local: Path, url: str, since: float) -> int:
     return pushed
 
 
-def pull_tree(url: str, local: Path) -> int:
-    """Download the objects below a URL that are absent locally or newer there; returns how many.
+def pull_tree(url: str, local: Path, newer_than: float = 0.0) -> int:
+    """Download the objects below a URL modified after `newer_than` that are absent locally or newer
+    there; returns how many.
 
-    Each file keeps the object's modification time, which the caches' freshness checks read.
+    Each file keeps the object's modification time, which the caches' freshness checks read. A key
+    with an empty, `.` or `..` part is skipped: nothing in the bucket writes outside `local`.
     """
     fs = filesystem(url)
     pulled = 0
     prefix = url.rstrip("/") + "/"
     for remote, stamp in modified_times(url).items():
-        target = local.joinpath(*remote[len(prefix) :].split("/"))
+        parts = remote[len(prefix) :].split("/")
+        if stamp <= newer_than or any(part in ("", ".", "..") for part in parts):
+            continue
+        target = local.joinpath(*parts)
         if target.is_file() and target.stat().st_mtime >= stamp:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

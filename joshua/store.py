@@ -217,9 +217,14 @@ def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source]
     push_caches(run.paths, since=run.started_at.timestamp())
 
 
-def pull_caches(paths: RunPaths) -> int:
-    """Download an object-store data directory's caches that are newer than the local copies."""
-    return storage.pull_tree(f"{paths.remote}/cache", paths.cache) if paths.remote else 0
+def pull_caches(paths: RunPaths, claude_ttl_hours: float, now: float) -> int:
+    """Download an object-store data directory's caches that are newer than the local copies (HTTP
+    entries of any age: their validators still save a body; Claude replies still within their TTL)."""
+    if not paths.remote:
+        return 0
+    http = storage.pull_tree(f"{paths.remote}/cache/http", paths.cache / "http")
+    claude = storage.pull_tree(f"{paths.remote}/cache/claude", paths.cache / "claude", newer_than=now - claude_ttl_hours * 3600)
+    return http + claude
 
 
 def push_caches(paths: RunPaths, since: float) -> int:

@@ -44,7 +44,7 @@ def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> tupl
     """Read settings once, fix the run's id, clock, paths, data and analyzer, and tag the flow run."""
     run, inputs = open_run(params, with_secret_blocks(load_settings(data_dir=params.data_dir)), flow=flow)
     sweep_staging(run.paths.staging.parent, run.started_at)  # what runs that died left staged
-    pull_caches(run.paths)  # an object-store data directory's HTTP and Claude caches
+    pull_caches(run.paths, inputs.settings.claude.cache_ttl_hours, run.started_at.timestamp())  # an object store's caches
     tag_flow_run(run_tags(run, inputs))
     sources = f"{len(inputs.sources)} of {len(inputs.declared)} sources"
     get_run_logger().info(f"run {run.run_id}: {inputs.data_label}, analyzer {inputs.analyzer.name}, {sources}")

@@ -259,9 +259,13 @@ def test_caches_travel_through_the_bucket_with_their_age(s3_bucket: S3Bucket, tm
     old.write_text("{}", encoding="utf-8")
     os.utime(old, (before - 3600, before - 3600))
     assert push_caches(host_a, since=before) == 1  # only what this run wrote
-    assert pull_caches(host_b) == 1
+    assert pull_caches(host_b, claude_ttl_hours=1, now=time.time()) == 1
     assert ReplyCache(host_b.cache / "claude", ttl_hours=1).get("k" * 64) == {"reply": 1}
-    assert pull_caches(host_b) == 0  # already current
+    assert pull_caches(host_b, claude_ttl_hours=1, now=time.time()) == 0  # already current
+    assert pull_caches(host_a.model_copy(update={"cache": tmp_path / "c"}), claude_ttl_hours=1, now=time.time() + 7200) == 0  # expired
+    storage.put_bytes(f"{s3_bucket.url}/cache/http/../../escape.json", b"{}")
+    assert pull_caches(host_b, claude_ttl_hours=1, now=time.time()) == 0
+    assert not (tmp_path / "escape.json").exists() and not (tmp_path / "b" / "escape.json").exists()
 
 
 @pytest.mark.parametrize(
