@@ -44,6 +44,8 @@ BACKENDS = {
     "abfs": ("adlfs", "adlfs"),
     "abfss": ("adlfs", "adlfs"),
 }
+# Schemes whose commit turn `object_lock` can hold (conditional writes through s3fs).
+CONDITIONAL_WRITES = frozenset({"s3", "s3a"})
 # Listings are reused for a few seconds (DuckDB opens every file it reads, and each open would
 # otherwise ask for the object's size again), and forgotten whenever other hosts' writes must be
 # seen: when a run or a command starts (`check_reachable`) and when a commit turn begins.
@@ -79,6 +81,15 @@ def check_url(url: str) -> str:
     if not parts.hostname:
         raise ConfigError(f"data directory {redact(url)}: no bucket named")
     return url.rstrip("/")
+
+
+def check_committable(url: str) -> None:
+    """Refuse, before a run starts, a data directory whose store this code cannot take commit turns on."""
+    if urlsplit(url).scheme not in CONDITIONAL_WRITES:
+        raise ConfigError(
+            f"data directory {redact(url)}: runs commit through S3 conditional writes; "
+            f"{urlsplit(url).scheme}:// can be read (history, report, db rebuild) but not written yet"
+        )
 
 
 def join(root: Path | str, *parts: str) -> Path | str:

@@ -309,6 +309,14 @@ def test_unreachable_or_unusable_storage_exits_2_with_a_clear_message(s3_bucket:
             assert SECRET_ACCESS_KEY not in result.stdout + result.stderr
 
 
+def test_runs_refuse_stores_they_cannot_commit_to_before_starting():
+    from joshua.run import open_run
+    from schemas.records import AssessmentParams
+
+    with pytest.raises(ConfigError, match=r"gs:// can be read .* but not written yet"):
+        open_run(AssessmentParams(), load_settings(data_dir="gs://bucket/prefix"))
+
+
 def test_local_data_dirs_keep_their_layout(tmp_path: Path):
     settings = load_settings(data_dir=str(tmp_path / "data"))
     assert settings.paths.lake == tmp_path / "data" / "lake" and settings.paths.remote is None
