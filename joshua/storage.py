@@ -17,6 +17,7 @@ query in every message.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -106,9 +107,32 @@ def filesystem(url: str) -> fsspec.AbstractFileSystem:
     scheme = urlsplit(url).scheme
     package, extra = BACKENDS[scheme]
     try:
-        return fsspec.filesystem(scheme, **FILESYSTEM_OPTIONS.get(scheme, {}))
+        if scheme in FILESYSTEM_OPTIONS:
+            return s3_filesystem_class()(**FILESYSTEM_OPTIONS[scheme])
+        return fsspec.filesystem(scheme)
     except ImportError:
         raise ConfigError(f"data directory {redact(url)} needs the {package} package: pip install '{extra}'") from None
+
+
+@functools.cache
+def s3_filesystem_class() -> type[fsspec.AbstractFileSystem]:
+    """s3fs's filesystem, except that an object missing from a cached listing is asked for again.
+
+    Another host may have published it since the listing was cached: DuckDB finds it with a fresh
+    glob, then asks for its size, which s3fs would otherwise answer "not found" from the cache.
+    """
+    import s3fs
+
+    class FreshMissS3FileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
+        async def _info(self, path: str, bucket: Any = None, key: Any = None, refresh: bool = False, **kwargs: Any) -> dict[str, Any]:
+            try:
+                return await super()._info(path, bucket, key, refresh=refresh, **kwargs)
+            except FileNotFoundError:
+                if refresh:
+                    raise
+                return await super()._info(path, bucket, key, refresh=True, **kwargs)
+
+    return FreshMissS3FileSystem
 
 
 def _unavailable(url: str, exc: BaseException) -> StorageError:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 from pydantic import BaseModel
 
@@ -19,6 +20,7 @@ from joshua import storage
 from joshua.catalog import build_catalog, connect_lake
 from joshua.curate.reliability import source_rows
 from joshua.curate.stage import SOURCE_STATE_SQL
+from joshua.errors import StorageError
 from joshua.lake import (
     Location,
     commit_lock,
@@ -200,9 +202,13 @@ def run_record(
     return pl.DataFrame([row], schema=TABLES["runs"])
 
 
-def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:
+def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> str | None:
     """Write the run's `sources` rows (one per `declared` source) and its `runs` row (the commit
-    point readers wait for), then refresh the catalog.
+    point readers wait for), then refresh the catalog (and push an object store's caches).
+
+    What follows the `runs` row cannot undo the commit: should the refresh fail (the object store
+    unreachable for a moment), the run stays committed and the problem is returned for the log;
+    the next commit or `joshua db rebuild` refreshes the catalog.
 
     Commits take turns, and each recomputes the sources' running totals from the latest committed
     state: two runs that curated at once each read the same state, and without this the later
@@ -213,8 +219,12 @@ def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source]
         if declared:
             write_source_rows(run, declared, [SourceOutcome(**outcome) for outcome in record["sources"][0]])
         write_parquet_atomic(record, table_path(run.paths.lake, "runs", run.run_id))
-    build_catalog(run.paths.lake, run.paths.catalog)
-    push_caches(run.paths, since=run.started_at.timestamp())
+    try:
+        build_catalog(run.paths.lake, run.paths.catalog)
+        push_caches(run.paths, since=run.started_at.timestamp())
+    except (duckdb.Error, OSError, StorageError) as exc:
+        return f"run {run.run_id} committed, but refreshing the catalog or caches failed: {type(exc).__name__}: {exc}"
+    return None
 
 
 def pull_caches(paths: RunPaths, claude_ttl_hours: float, now: float) -> int:
@@ -253,12 +263,12 @@ def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Seq
     write_parquet_atomic(rows, table_path(run.paths.lake, "sources", run.run_id))
 
 
-def abandon_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:
+def abandon_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> str | None:
     """Drop a failed run's staged and published files, then commit its `sources` and `runs` rows with
     status `failed`."""
     discard(run.paths.staging)
     unpublish(run.paths.lake, run.run_id)
-    commit_run(run, record, declared)
+    return commit_run(run, record, declared)
 
 
 def record_deliveries(run: RunContext, deliveries: Sequence[Delivery], sent_at: datetime) -> None:

@@ -79,7 +79,9 @@ def commit_assessment_run(
         errors=[o.error for o in collection.outcomes if o.error and o.status == "failed"],
         analysis=analysis,
     )
-    commit_run(run, record, declared or ())
+    problem = commit_run(run, record, declared or ())
+    if problem:
+        get_run_logger().warning(problem)
 
 
 @task(task_run_name="fail-{run.run_id}", cache_policy=NO_CACHE)
@@ -104,4 +106,6 @@ def fail_assessment_run(
         outcomes=collection.everything,
         errors=[*failures, error],
     )
-    abandon_run(run, record, declared or ())
+    problem = abandon_run(run, record, declared or ())
+    if problem:
+        get_run_logger().warning(problem)

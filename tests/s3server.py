@@ -117,12 +117,12 @@ def create_bucket(server: S3Server, name: str) -> None:
 @pytest.fixture
 def s3_bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
     """A fresh bucket; this process's environment points at the server (and fsspec forgets earlier clients)."""
-    import s3fs
+    from joshua.storage import s3_filesystem_class
 
     name = f"joshua-{uuid.uuid4().hex[:12]}"
     create_bucket(s3_server, name)
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
-    s3fs.S3FileSystem.clear_instance_cache()
+    s3_filesystem_class().clear_instance_cache()
     yield S3Bucket(server=s3_server, bucket=name, url=f"s3://{name}/joshua", env=dict(s3_server.env))
-    s3fs.S3FileSystem.clear_instance_cache()
+    s3_filesystem_class().clear_instance_cache()

@@ -175,6 +175,31 @@ def test_a_run_killed_while_it_publishes_never_shows_half_of_itself(s3_bucket: S
         assert status == [] and set(visible.values()) == {0}, (landed, visible)
 
 
+@pytest.mark.usefixtures("prefect_server")
+def test_two_hosts_running_at_once_both_commit_and_lose_no_update(s3_bucket: S3Bucket, tmp_path: Path):
+    """Two `joshua assess` processes, each with its own HOME (no shared local file, no shared flock),
+    on one bucket: both commit, and every source's running totals count both runs."""
+    from prefect.settings import PREFECT_API_URL
+
+    from joshua.catalog import connect_lake
+
+    keep = {name: os.environ[name] for name in ("PATH", "LANG") if name in os.environ}
+    processes = []
+    for host in ("host-a", "host-b"):
+        home = tmp_path / host
+        home.mkdir()
+        env = {**keep, **s3_bucket.env, "HOME": str(home), "PREFECT_API_URL": PREFECT_API_URL.value(), "JOSHUA_DATA_DIR": s3_bucket.url}
+        processes.append(subprocess.Popen([JOSHUA, "assess", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [process.communicate(timeout=600) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], [err[-6000:] for _, err in outputs]
+    run_ids = sorted(json.loads(out)["run_id"] for out, _ in outputs)
+    with connect_lake(f"{s3_bucket.url}/lake") as con:
+        assert con.execute("SELECT run_id FROM runs WHERE status = 'completed' ORDER BY run_id").fetchall() == [(r,) for r in run_ids]
+        attempts = {row[0] for row in con.execute("SELECT attempts FROM sources WHERE attempts > 0").fetchall()}
+    assert attempts == {2}  # the second commit built on the first one's totals
+    assert not storage.exists(f"{s3_bucket.url}/lake/.commit.lock")
+
+
 def test_a_killed_run_is_invisible_and_swept_once_stale(s3_bucket: S3Bucket, work_dir: Path):
     """A run killed between publishing and its `runs` row: readers never see it; the sweep removes it."""
     from joshua.catalog import connect_lake
@@ -321,3 +346,25 @@ def test_local_data_dirs_keep_their_layout(tmp_path: Path):
     settings = load_settings(data_dir=str(tmp_path / "data"))
     assert settings.paths.lake == tmp_path / "data" / "lake" and settings.paths.remote is None
     assert load_settings().data_dir == PROJECT_ROOT / "data"
+
+
+def test_a_catalog_refresh_that_fails_after_the_commit_does_not_undo_it(s3_bucket: S3Bucket, tmp_path: Path, monkeypatch):
+    import joshua.store
+    from joshua.catalog import connect_lake
+    from joshua.run import RunContext
+    from joshua.settings import RunPaths
+    from joshua.store import commit_run, run_record
+
+    run_id = "20261127T070000Z-111111"
+    started = datetime(2026, 11, 27, 7, tzinfo=UTC)
+    run = RunContext(run_id=run_id, started_at=started, as_of=started, paths=RunPaths.remote_under(s3_bucket.url, tmp_path).for_run(run_id))
+    record = run_record(run, status="completed", ended_at=started, analyzer="heuristic", data_label="t", stages=[], outcomes=[], errors=[])
+
+    def unreachable(*args: object) -> None:
+        raise duckdb.IOException("connection reset")
+
+    monkeypatch.setattr(joshua.store, "build_catalog", unreachable)
+    problem = commit_run(run, record)
+    assert problem is not None and run_id in problem and "IOException" in problem
+    with connect_lake(run.paths.lake) as con:
+        assert con.execute("SELECT run_id, status FROM runs").fetchall() == [(run_id, "completed")]
