@@ -28,6 +28,10 @@ from schemas.tables import TABLES
 # Written in an older storage format so that the DuckDB command line (PyPI's duckdb-cli, 1.x)
 # opens it as well as the Python package does.
 CATALOG_STORAGE_VERSION = "v1.2.0"
+# Binding a view reads every file's footer. On an object store another host may replace or remove
+# a file between the listing and the read (a rerun, a failed run's clean-up, a sweep); s3fs then
+# refuses to mix two versions of it, and the views are bound again from a fresh listing.
+BIND_ATTEMPTS = 3
 SQL_DIR = Path(__file__).parent / "sql"
 VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
 HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
@@ -88,6 +92,17 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset
     """
     if isinstance(lake, str):
         storage.register(con, lake)
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            try:
+                return _create_views(con, lake, only)
+            except duckdb.Error:
+                if attempt == BIND_ATTEMPTS:
+                    raise
+                storage.filesystem(lake).invalidate_cache()
+    _create_views(con, lake, only)
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset[str] | None) -> None:
     wanted = set(TABLES) if only is None else {"runs", *only}
     present = tables_with_files(lake, wanted)
     relations = {table: _relation(lake, table, table in present) for table in TABLES}

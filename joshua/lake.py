@@ -124,9 +124,17 @@ def publish(staging: Path, lake: Location, run_id: str) -> list[Location]:
     return published
 
 
+# Tables whose rows the commit writes itself (on top of the latest committed state, under the
+# commit lock): on an object store their staged copies stay local, since uploading one only to
+# replace it at commit would change an object under other hosts' readers.
+WRITTEN_AT_COMMIT = frozenset({"sources"})
+
+
 def _upload(staging: Path, lake: str, run_id: str) -> list[Location]:
     """`publish` to an object store: upload each staged file (one PUT each), then drop staging."""
-    staged = sorted(Path(path) for path in run_files(staging, run_id))
+    staged = sorted(
+        Path(path) for path in run_files(staging, run_id) if relative_parts(staging, path)[0] not in WRITTEN_AT_COMMIT
+    )
     targets = [storage.join(lake, *path.relative_to(staging).parts) for path in staged]
     storage.remove(stale for stale in run_files(lake, run_id) if stale not in targets)
     for path, target in zip(staged, targets, strict=True):
