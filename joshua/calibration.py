@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from joshua.errors import ConfigError
 from joshua.lake import Location, write_parquet_atomic
 from joshua.storage import join
 from joshua.risk.clock import CalibratedClock, ClockMapping
-from joshua.structural.analyzer import category_values, indicators_as_of
+from joshua.structural.analyzer import Indicators, category_values, indicators_as_of
 from joshua.structural.history import BulletinSetting, HistoricalRecord
 from schemas.records import Category
 from schemas.tables import TABLES
@@ -91,9 +91,15 @@ class Calibration:
     split_seconds: list[int]  # predictions for the settings after SPLIT_LAST_FIT_YEAR, fitted on the rest
     warheads_spearman: float  # in-sample rank correlation of the world count with the settings
     warheads_loo: Metrics
+    warheads_time_split: Metrics
     ridge_loo: Metrics
     ridge_time_split: Metrics
     categories: list[Category]
+
+    @property
+    def fitted_parameters(self) -> int:
+        """What the fit chooses: the category weights (less one: they sum to 1), a and b."""
+        return len(self.categories) - 1 + 2
 
 
 def _raw_indicators(record: HistoricalRecord, as_of: date) -> tuple[float, ...]:
@@ -106,8 +112,13 @@ def _raw_indicators(record: HistoricalRecord, as_of: date) -> tuple[float, ...]:
     return (math.log(ind.inventory), float(ind.armed), ind.tests_3y, ind.treaties, severity)
 
 
-def calibration_points(record: HistoricalRecord, settings: Sequence[BulletinSetting]) -> list[CalibrationPoint]:
-    """Each setting paired with the record as of the day before its announcement."""
+def calibration_points(
+    record: HistoricalRecord,
+    settings: Sequence[BulletinSetting],
+    rate: Callable[[Indicators], dict[Category, float]] = category_values,
+) -> list[CalibrationPoint]:
+    """Each setting paired with the record as of the day before its announcement, rated by `rate`
+    (the analyzer's formulas; `benchmarks/calibration.py --ablation` passes earlier versions)."""
     points = []
     for setting in settings:
         as_of = setting.announced - timedelta(days=1)
@@ -117,7 +128,7 @@ def calibration_points(record: HistoricalRecord, settings: Sequence[BulletinSett
                 announced=setting.announced,
                 as_of=as_of,
                 bulletin_seconds=setting.seconds,
-                values=category_values(indicators_as_of(record, as_of)),
+                values=rate(indicators_as_of(record, as_of)),
                 raw=_raw_indicators(record, as_of),
             )
         )
@@ -181,6 +192,7 @@ def calibrate(points: Sequence[CalibrationPoint]) -> Calibration:
     early, late = years <= SPLIT_LAST_FIT_YEAR, years > SPLIT_LAST_FIT_YEAR
     split = predict(early, late)
     ridge_split = _ridge_predict(raw[early], y[early], raw[late])
+    warheads_split = _log_linear_predict(inventory[early], y[early], inventory[late])
     mapping = fit_mapping(x, y, categories)
     return Calibration(
         mapping=mapping,
@@ -192,6 +204,7 @@ def calibrate(points: Sequence[CalibrationPoint]) -> Calibration:
         split_seconds=split,
         warheads_spearman=float(spearmanr(inventory, y).statistic),
         warheads_loo=metrics(warheads_loo, y),
+        warheads_time_split=metrics(warheads_split, y[late]),
         ridge_loo=metrics(ridge_loo, y),
         ridge_time_split=metrics(ridge_split, y[late]),
         categories=categories,
@@ -228,6 +241,7 @@ def clock_toml(result: Calibration, fitted_on: date) -> str:
         "version = 1",
         f"fitted_on = {_toml_value(fitted_on.isoformat())}",
         f"settings = {len(result.points)}",
+        f"fitted_parameters = {result.fitted_parameters}",
         "",
         *_table("mapping", {"intercept": result.mapping.intercept, "slope": result.mapping.slope}),
         *_table("mapping.weights", {c.value: w for c, w in result.mapping.weights.items()}),
@@ -243,7 +257,11 @@ def clock_toml(result: Calibration, fitted_on: date) -> str:
         *_table("metrics.time_split", {"fit_through": SPLIT_LAST_FIT_YEAR, **_metrics_table(result.time_split)}),
         *_table(
             "metrics.baselines.warheads_alone",
-            {"spearman_in_sample": result.warheads_spearman, **{f"loo_{k}": v for k, v in _metrics_table(result.warheads_loo).items()}},
+            {
+                "spearman_in_sample": result.warheads_spearman,
+                **{f"loo_{k}": v for k, v in _metrics_table(result.warheads_loo).items()},
+                **{f"time_split_{k}": v for k, v in _metrics_table(result.warheads_time_split).items()},
+            },
         ),
         *_table(
             "metrics.baselines.ridge_five_indicators",

@@ -500,24 +500,26 @@ def simulate(
     """What if? Apply a scenario to the latest assessment (or the sample) and simulate a year."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from joshua.calibration import load_clock
     from joshua.reporting.console import print_simulation
-    from joshua.simulate import latest_ratings, load_scenario, run_simulation, sample_ratings
+    from joshua.simulate import latest_start, load_scenario, run_simulation, sample_start
 
     settings = _settings(data_dir)
     chosen = load_scenario(scenario)
-    ratings, starting_point = latest_ratings(settings) or sample_ratings(settings)
+    clock = load_clock()
+    start = latest_start(settings) or sample_start(settings, clock)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors)
     with progress:
         days = progress.add_task(f"simulating {iterations:,} years", total=365)
         result = run_simulation(
-            ratings,
-            starting_point,
+            start,
             chosen,
             settings,
             iterations,
             int(confidence.value) / 100,
             seed,
             on_day=lambda day: progress.update(days, completed=day),
+            clock=clock,
         )
     print_simulation(result)
 

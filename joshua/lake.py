@@ -192,19 +192,27 @@ def _older_than(path: Path, cutoff: float) -> bool:
         return False
 
 
+def _files_under(directory: Path) -> list[Path]:
+    """The files under a directory; parts that another run removes meanwhile are skipped, not raised
+    (os.walk ignores what vanishes, where Path.rglob raises FileNotFoundError)."""
+    return [Path(root, name) for root, _, names in os.walk(directory) for name in names]
+
+
 def sweep_staging(staging_root: Path, now: datetime, stale_after: timedelta = STALE_AFTER) -> list[Path]:
     """Remove the staging directories of runs that died (nothing in them newer than `stale_after`)."""
     cutoff = (now - stale_after).timestamp()
     removed = []
-    if staging_root.is_dir():
-        for directory in staging_root.iterdir():
-            files = [path for path in directory.rglob("*") if path.is_file()] if directory.is_dir() else [directory]
-            if all(_older_than(path, cutoff) for path in files) and _older_than(directory, cutoff):
-                if directory.is_dir():
-                    shutil.rmtree(directory, ignore_errors=True)
-                else:
-                    directory.unlink(missing_ok=True)
-                removed.append(directory)
+    entries: list[Path] = []
+    with contextlib.suppress(FileNotFoundError):  # the last run out removed the root meanwhile
+        entries = list(staging_root.iterdir())
+    for directory in entries:
+        files = _files_under(directory) if directory.is_dir() else [directory]
+        if all(_older_than(path, cutoff) for path in files) and _older_than(directory, cutoff):
+            if directory.is_dir():
+                shutil.rmtree(directory, ignore_errors=True)
+            else:
+                directory.unlink(missing_ok=True)
+            removed.append(directory)
     return removed
 
 
