@@ -38,7 +38,8 @@ from scipy.optimize import nnls
 from scipy.stats import spearmanr
 
 from joshua.errors import ConfigError
-from joshua.lake import write_parquet_atomic
+from joshua.lake import Location, write_parquet_atomic
+from joshua.storage import join
 from joshua.risk.clock import CalibratedClock, ClockMapping
 from joshua.structural.analyzer import Indicators, category_values, indicators_as_of
 from joshua.structural.history import BulletinSetting, HistoricalRecord
@@ -328,11 +329,11 @@ def loo_frame(result: Calibration, fitted_on: date) -> pl.DataFrame:
     )
 
 
-def write_calibration(result: Calibration, fitted_on: date, clock_path: Path, lake_dir: Path) -> tuple[Path, Path]:
+def write_calibration(result: Calibration, fitted_on: date, clock_path: Path, lake_dir: Location) -> tuple[Path, Location]:
     """Write the clock file and the lake's `calibration` table, each atomically (renamed into place)."""
     clock_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = clock_path.with_name(f".{clock_path.name}.tmp")
     temporary.write_text(clock_toml(result, fitted_on), encoding="utf-8")
     temporary.replace(clock_path)
-    table = write_parquet_atomic(loo_frame(result, fitted_on), lake_dir / "calibration" / "calibration.parquet")
+    table = write_parquet_atomic(loo_frame(result, fitted_on), join(lake_dir, "calibration", "calibration.parquet"))
     return clock_path, table
