@@ -12,6 +12,7 @@ import yaml
 from joshua.settings import PROJECT_ROOT
 from tests.postgres import DRIVER
 from tests.prefect_cluster import BOOTSTRAP, POOL, SERVER_COMMAND, worker_command
+from tests.s3server import server_env
 from tests.test_distributed import OBJECT_STORE_SETTINGS, SharedLake, worker_settings
 
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -37,6 +38,7 @@ def test_compose_runs_postgres_the_server_minio_and_two_workers_as_the_tests_do(
         assert worker["command"] == worker_command(name=name)
         on_s3 = SharedLake("s3://bucket/joshua", dict.fromkeys(OBJECT_STORE_SETTINGS, ""))
         assert worker["environment"].keys() == worker_settings("", on_s3).keys()
+        assert set(OBJECT_STORE_SETTINGS) <= server_env("http://127.0.0.1:9").keys()  # what the S3 tests set
         assert worker["environment"]["PREFECT_API_URL"] == f"http://prefect-server:{port}/api"
         assert worker["environment"]["JOSHUA_DATA_DIR"].startswith("s3://")
         assert worker["environment"]["AWS_ENDPOINT_URL"] == "http://minio:9000"

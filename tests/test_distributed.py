@@ -84,8 +84,8 @@ class SharedLake:
         return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
 
-# The standard settings of an S3-compatible store that the object-store fixture will put in `env`.
-OBJECT_STORE_SETTINGS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")
+# The standard settings of an S3-compatible store (tests/s3server.py's `env` holds them, and more).
+OBJECT_STORE_SETTINGS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION")
 
 
 def worker_settings(api: str, lake: SharedLake) -> dict[str, str]:
