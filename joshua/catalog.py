@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from joshua.compaction import COMPACT_PREFIX, COMPACTABLE
 from joshua.lake import has_files, table_glob
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from schemas.tables import TABLES
@@ -23,6 +24,16 @@ from schemas.tables import TABLES
 # opens it as well as the Python package does.
 CATALOG_STORAGE_VERSION = "v1.2.0"
 SQL_DIR = Path(__file__).parent / "sql"
+# A compactable table's visible rows once a compaction has committed (joshua/compaction.py): a run
+# file's rows unless a committed compaction covers that run in that partition at its current
+# version, a compact file's rows of the runs it is the latest committed cover of.
+COMPACTED_ROWS_SQL = """(
+SELECT t.* EXCLUDE (filename) FROM {files} AS t
+LEFT JOIN compaction_cover AS c
+    ON c.table_name = '{table}' AND c.directory = parse_dirpath(t.filename) AND c.run_id = t.run_id
+WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}') THEN parse_filename(t.filename) = c.compact_file
+           ELSE c.run_id IS NULL END
+)"""
 VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
 HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
 # The reference CSVs that history.sql reads, by the placeholder it names them with.
@@ -54,15 +65,25 @@ def duckdb_type(dtype: pl.DataType) -> str:
 def _empty_relation(table: str) -> str:
     """A typed relation with no rows, for a table that has no files yet (typed from its contract)."""
     typed = ", ".join(f'CAST(NULL AS {duckdb_type(dtype)}) AS "{name}"' for name, dtype in TABLES[table].items())
-    return f"(SELECT {typed}, CAST(NULL AS DATE) AS date WHERE false)"
+    return f"(SELECT {typed}, CAST(NULL AS DATE) AS date, CAST(NULL AS VARCHAR) AS filename WHERE false)"
 
 
-def _relation(lake: Path, table: str) -> str:
-    """The SQL relation that reads a table's Parquet files."""
+def _files(lake: Path, table: str) -> str:
+    """The SQL relation that reads a table's Parquet files, each row with its file's path (`filename`)."""
     if not has_files(lake, table):
         return _empty_relation(table)
     pattern = table_glob(lake, table).replace("'", "''")
-    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true, filename = true)"
+
+
+def _relation(lake: Path, table: str, compacted: bool) -> str:
+    """A table's rows as the compaction log lets them through (`runs` and the log itself: every file's)."""
+    files = _files(lake, table)
+    if table not in COMPACTABLE or table == "runs":
+        return files
+    if not compacted:  # no compaction has committed: every run file counts, no compact file does
+        return f"(SELECT * EXCLUDE (filename) FROM {files} WHERE NOT starts_with(parse_filename(filename), '{COMPACT_PREFIX}'))"
+    return COMPACTED_ROWS_SQL.format(files=files, table=table, prefix=COMPACT_PREFIX)
 
 
 def history_sql() -> str:
@@ -80,9 +101,12 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Path, only: frozenset[str
     reading every file's footer) and the history views are skipped: a run's own lookups stay fast
     however many runs the lake holds.
     """
-    wanted = TABLES if only is None else {"runs", *only}
-    relations = {table: _relation(lake, table) if table in wanted else _empty_relation(table) for table in TABLES}
-    con.execute(VIEWS_SQL.format(**relations))
+    wanted = TABLES if only is None else {"runs", "compactions", *only}
+    compacted = has_files(lake, "compactions")
+    relations = {
+        table: _relation(lake, table, compacted) if table in wanted else _empty_relation(table) for table in TABLES
+    }
+    con.execute(VIEWS_SQL.format(**relations, lake=str(lake).replace("'", "''")))
     if only is None:
         con.execute(history_sql())
 

@@ -83,18 +83,22 @@ def run_files(root: Path, run_id: str) -> Iterator[Path]:
 
 
 def publish(staging: Path, lake: Path, run_id: str) -> list[Path]:
-    """Move a run's staged files into the lake, replacing any earlier files of the same run id."""
+    """Move a run's staged files into the lake, replacing any earlier files of the same run id.
+
+    Under the commit turn, so a rerun never replaces a file that a compaction is reading.
+    """
     staged = sorted(run_files(staging, run_id))
     targets = {lake / path.relative_to(staging) for path in staged}
-    for stale in run_files(lake, run_id):
-        if stale not in targets:
-            stale.unlink()
     published = []
-    for path in staged:
-        target = lake / path.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        published.append(target)
+    with commit_lock(lake):
+        for stale in run_files(lake, run_id):
+            if stale not in targets:
+                stale.unlink()
+        for path in staged:
+            target = lake / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            published.append(target)
     discard(staging)
     return published
 
@@ -117,9 +121,10 @@ def discard(staging: Path) -> None:
 
 def unpublish(lake: Path, run_id: str) -> list[Path]:
     """Remove every file a run has in the lake except its `runs` row (a failing run's own clean-up)."""
-    removed = [path for path in run_files(lake, run_id) if path.relative_to(lake).parts[0] != "runs"]
-    for path in removed:
-        path.unlink(missing_ok=True)
+    with commit_lock(lake):
+        removed = [path for path in run_files(lake, run_id) if path.relative_to(lake).parts[0] != "runs"]
+        for path in removed:
+            path.unlink(missing_ok=True)
     return removed
 
 
