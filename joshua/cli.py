@@ -308,7 +308,7 @@ def db_compact(
     report = compact_lake(paths.lake, now, [table] if table else None, until or now.date())
     build_catalog(paths.lake, paths.catalog)
     console.print(
-        f"compacted {report.partitions} partition(s): {report.files_replaced} file(s) merged into {report.files_written}"
+        f"compacted {report.partitions} partition(s): {report.files_replaced} file(s) merged into {report.partitions}"
     )
 
 

@@ -2,11 +2,11 @@
 
 The protocol needs no rename of a directory and no atomic swap, so it works on an object store too:
 
-1. Under the lake's commit turn (`commit_lock`, one table at a time), each partition directory
+1. Under the lake's commit turn (`commit_lock`, held for the whole compaction), each partition directory
    older than `before` gets its visible rows merged into `compact-<cid>.parquet`: the rows of its
    committed runs' files plus those of the compact file that currently stands for them. Until step
    2 no reader sees that file (the views show a compact file's rows only through the log).
-2. One log file, `compactions/date=D/<cid>.parquet`, lists for every run it covers the table, the
+2. One log file per compaction, `compactions/date=D/<cid>.parquet`, lists for every run it covers the table, the
    partition, the compact file, the run's version (its `runs` row's `ended_at`) and each replaced
    file. Writing it is the single commit point.
 3. The replaced files are deleted. A crash before step 2 leaves the old files authoritative and
@@ -23,6 +23,7 @@ committed) is left for a later compaction unless it is older than any run can la
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -65,12 +66,12 @@ class Cover:
 
 @dataclass(frozen=True)
 class CompactionReport:
-    """What one compaction did."""
+    """What one compaction did: its id (None when there was nothing to merge), partitions merged
+    (one file written each), files replaced."""
 
-    compaction_ids: list[str]
+    compaction_id: str | None
     partitions: int
     files_replaced: int
-    files_written: int
 
 
 def read_log(lake: Path) -> pl.DataFrame:
@@ -199,7 +200,7 @@ def _plan_partition(
         mtime = path.stat().st_mtime
         cover = table_covers.get((partition, run_id))
         if cover is not None:
-            if mtime <= cover.logged_at:  # the compaction before crashed before deleting it
+            if mtime < cover.logged_at:  # the compaction before crashed before deleting it (strict: mtimes tick coarsely)
                 plan.replaced.append(path)
                 plan.log_rows.append(_log_row(None, partition, None, None, 0.0, path.name))
             continue  # else a rerun publishing under the same id: its commit will show it
@@ -217,63 +218,77 @@ def _log_row(table: str | None, partition: str, run_id: str | None, ended_at, co
             "run_committed_at": committed_at, "source_file": source}
 
 
-def compact_table(lake: Path, table: str, now: datetime, before: date | None = None) -> CompactionReport:
-    """Compact every partition of one table older than `before` (all when None); see the module docstring."""
-    if table not in COMPACTABLE:
-        raise ValueError(f"{table!r} is not compactable (one of: {', '.join(COMPACTABLE)})")
+def _compact_table(lake: Path, table: str, state: _State, before: date | None) -> tuple[list[Path], list[Path], list[dict]]:
+    """Merge one table's partitions older than `before`: (files written, files replaced, log rows)."""
     root = lake / table
-    if not root.is_dir():
-        return CompactionReport([], 0, 0, 0)
-    with commit_lock(lake):
-        log = read_log(lake)
-        versions = run_versions(lake)
-        table_covers = covers(log, versions, table)
-        committed = set(log.filter(pl.col("table_name") == table).select("partition", "compact_file").iter_rows())
-        times = commit_times(lake, log)
-        cid = new_compaction_id(log, now)
-        stale_before = (now - STALE_AFTER).timestamp()
-        written, replaced, log_rows = [], [], []
-        for directory in sorted({path.parent for path in root.rglob("*.parquet")}):
-            partition = directory.relative_to(root).as_posix()
-            day = partition_date(partition)
-            if before is not None and day is not None and day >= before:
-                continue
-            if table == "runs":
-                plan = _plan_runs_partition(directory, partition, times, committed)
-            else:
-                plan = _plan_partition(directory, partition, table_covers, committed, versions, times, stale_before)
-            if len(plan.replaced) < 2:
-                continue  # one file is as compact as it gets
-            compact_file = f"{COMPACT_PREFIX}{cid}.parquet"
-            merged = pl.concat(plan.frames, how="diagonal_relaxed") if plan.frames else pl.DataFrame(schema=TABLES[table])
-            written.append(write_parquet_atomic(merged.select(TABLES[table].names()), directory / compact_file))
-            replaced += plan.replaced
-            log_rows += [row | {"table_name": table, "compact_file": compact_file} for row in plan.log_rows]
-        if not written:
-            return CompactionReport([], 0, 0, 0)
-        record = pl.DataFrame(
-            [row | {"compaction_id": cid, "committed_at": now} for row in log_rows], schema=COMPACTIONS
-        )
-        write_parquet_atomic(record, lake / LOG_TABLE / f"date={now:%Y-%m-%d}" / f"{cid}.parquet")  # the commit point
-        remove_replaced(replaced)
-    return CompactionReport([cid], len(written), len(replaced), len(written))
+    table_covers = covers(state.log, state.versions, table)
+    committed = set(state.log.filter(pl.col("table_name") == table).select("partition", "compact_file").iter_rows())
+    compact_file = f"{COMPACT_PREFIX}{state.compaction_id}.parquet"
+    written, replaced, log_rows = [], [], []
+    for directory in sorted({path.parent for path in root.rglob("*.parquet")}) if root.is_dir() else []:
+        partition = directory.relative_to(root).as_posix()
+        day = partition_date(partition)
+        if before is not None and day is not None and day >= before:
+            continue
+        if table == "runs":
+            plan = _plan_runs_partition(directory, partition, state.committed_at, committed)
+        else:
+            plan = _plan_partition(
+                directory, partition, table_covers, committed, state.versions, state.committed_at, state.stale_before
+            )
+        if len(plan.replaced) < 2:
+            continue  # one file is as compact as it gets
+        merged = pl.concat(plan.frames, how="diagonal_relaxed") if plan.frames else pl.DataFrame(schema=TABLES[table])
+        written.append(write_parquet_atomic(merged.select(TABLES[table].names()), directory / compact_file))
+        replaced += plan.replaced
+        log_rows += [row | {"table_name": table, "compact_file": compact_file} for row in plan.log_rows]
+    return written, replaced, log_rows
+
+
+@dataclass(frozen=True)
+class _State:
+    """What a compaction reads once, under the commit turn, before it merges anything."""
+
+    log: pl.DataFrame
+    versions: dict[str, datetime | None]
+    committed_at: dict[str, float]
+    compaction_id: str
+    stale_before: float
 
 
 def remove_replaced(paths: list[Path]) -> None:
     """Delete the files a committed compaction replaced (a crash here leaves them to the sweep)."""
-    for path in paths:
-        path.unlink(missing_ok=True)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one slow metadata call each: overlap them
+        list(pool.map(lambda path: path.unlink(missing_ok=True), paths))
 
 
 def compact_lake(lake: Path, now: datetime, tables: list[str] | None = None, before: date | None = None) -> CompactionReport:
-    """Compact the named tables (default: every compactable one), each under its own commit turn."""
-    reports = [compact_table(lake, table, now, before) for table in (tables or COMPACTABLE)]
-    return CompactionReport(
-        compaction_ids=[cid for report in reports for cid in report.compaction_ids],
-        partitions=sum(report.partitions for report in reports),
-        files_replaced=sum(report.files_replaced for report in reports),
-        files_written=sum(report.files_written for report in reports),
-    )
+    """Compact the partitions older than `before` (all when None) of the named tables (default: every
+    compactable one) in one compaction; see the module docstring.
+
+    The commit turn is held throughout: runs that finish meanwhile wait at their commit. A weekly
+    compaction of a week's partitions takes seconds; `--table` and `--before` split a first one.
+    """
+    unknown = [table for table in tables or () if table not in COMPACTABLE]
+    if unknown:
+        raise ValueError(f"not compactable: {unknown} (compactable: {', '.join(COMPACTABLE)})")
+    chosen = [table for table in COMPACTABLE if table in (tables or COMPACTABLE)]
+    chosen.sort(key=lambda table: table == "runs")  # `runs` last: the others' plans read where its rows live
+    with commit_lock(lake):
+        log = read_log(lake)
+        state = _State(log, run_versions(lake), commit_times(lake, log), new_compaction_id(log, now), (now - STALE_AFTER).timestamp())
+        written, replaced, log_rows = [], [], []
+        for table in chosen:
+            table_written, table_replaced, table_rows = _compact_table(lake, table, state, before)
+            written += table_written
+            replaced += table_replaced
+            log_rows += table_rows
+        if not written:
+            return CompactionReport(None, 0, 0)
+        record = pl.DataFrame([row | {"compaction_id": state.compaction_id, "committed_at": now} for row in log_rows], schema=COMPACTIONS)
+        write_parquet_atomic(record, lake / LOG_TABLE / f"date={now:%Y-%m-%d}" / f"{state.compaction_id}.parquet")  # the commit point
+        remove_replaced(replaced)
+    return CompactionReport(state.compaction_id, len(written), len(replaced))
 
 
 def sweep_compactions(lake: Path, now: datetime) -> list[Path]:
@@ -300,7 +315,7 @@ def sweep_compactions(lake: Path, now: datetime) -> list[Path]:
                 except FileNotFoundError:
                     continue
                 orphan = is_compact(path) and key not in committed and mtime < stale_before
-                superseded = key in replaced and mtime <= replaced[key]
+                superseded = key in replaced and mtime < replaced[key]  # strict: mtimes tick coarsely
                 if orphan or superseded:
                     path.unlink(missing_ok=True)
                     removed.append(path)
