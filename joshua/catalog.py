@@ -26,11 +26,12 @@ CATALOG_STORAGE_VERSION = "v1.2.0"
 SQL_DIR = Path(__file__).parent / "sql"
 # A compactable table's visible rows once a compaction has committed (joshua/compaction.py): a run
 # file's rows unless a committed compaction covers that run in that partition at its current
-# version, a compact file's rows of the runs it is the latest committed cover of.
+# version, a compact file's rows of the runs it is the latest committed cover of. A file's
+# grandparent directory is its table (and source) without the date: one file per run there.
 COMPACTED_ROWS_SQL = """(
 SELECT t.* EXCLUDE (filename) FROM {files} AS t
 LEFT JOIN compaction_cover AS c
-    ON c.table_name = '{table}' AND c.directory = parse_dirpath(t.filename) AND c.run_id = t.run_id
+    ON c.table_name = '{table}' AND c.directory = parse_dirpath(parse_dirpath(t.filename)) AND c.run_id = t.run_id
 WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}') THEN parse_filename(t.filename) = c.compact_file
            ELSE c.run_id IS NULL END
 )"""

@@ -1,11 +1,13 @@
-"""Compaction: merge each partition's small files of committed runs into one, with a log as commit point.
+"""Compaction: merge a month of each partition's small files of committed runs into one, with a log as commit point.
 
 The protocol needs no rename of a directory and no atomic swap, so it works on an object store too:
 
-1. Under the lake's commit turn (`commit_lock`, held for the whole compaction), each partition directory
-   older than `before` gets its visible rows merged into `compact-<cid>.parquet`: the rows of its
-   committed runs' files plus those of the compact file that currently stands for them. Until step
-   2 no reader sees that file (the views show a compact file's rows only through the log).
+1. Under the lake's commit turn (`commit_lock`, held for the whole compaction), the days of a month
+   before `before` of each partition group (`source_id=x`, or the table itself) get their visible
+   rows merged into `<group>/date=YYYY-MM/compact-<cid>.parquet`: the rows of committed runs' files
+   plus those of the compact file that currently stands for them. A month, not a day: a year of
+   daily partitions would still be hundreds of files per table. Until step 2 no reader sees that
+   file (the views show a compact file's rows only through the log).
 2. One log file per compaction, `compactions/date=D/<cid>.parquet`, lists for every run it covers the table, the
    partition, the compact file, the run's version (its `runs` row's `ended_at`) and each replaced
    file. Writing it is the single commit point.
@@ -22,6 +24,7 @@ committed) is left for a later compaction unless it is older than any run can la
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -99,7 +102,11 @@ def run_versions(lake: Path) -> dict[str, datetime | None]:
 
 
 def covers(log: pl.DataFrame, versions: dict[str, datetime | None], table: str) -> dict[tuple[str, str], Cover]:
-    """(partition, run_id) → the latest committed compaction of `table` covering that run at its current version."""
+    """(group, run_id) → the latest committed compaction of `table` covering that run at its current version.
+
+    A group is a partition path without its date (`source_id=bbc`, or "" for a table keyed by date
+    alone): a run has one file per table and group, its date being its id's.
+    """
     result: dict[tuple[str, str], Cover] = {}
     rows = log.filter(pl.col("table_name") == table).sort("compaction_id").iter_rows(named=True)
     for row in rows:
@@ -125,12 +132,17 @@ def commit_times(lake: Path, log: pl.DataFrame) -> dict[str, float]:
     return times
 
 
-def partition_date(partition: str) -> date | None:
-    """The `date=` key of a partition path such as `source=x/date=2026-11-27`."""
-    for part in partition.split("/"):
-        if part.startswith("date="):
-            return date.fromisoformat(part.removeprefix("date="))
-    return None
+def compaction_units(root: Path, before: date | None) -> dict[tuple[str, str], list[Path]]:
+    """(group, month) → its directories: the days before `before` and the month's own (`date=YYYY-MM`),
+    where the month's compact file lives."""
+    units: dict[tuple[str, str], list[Path]] = {}
+    for directory in sorted({path.parent for path in root.rglob("*.parquet")}):
+        *group, last = directory.relative_to(root).parts
+        day = last.removeprefix("date=")
+        if not last.startswith("date=") or (len(day) == len("YYYY-MM-DD") and before is not None and date.fromisoformat(day) >= before):
+            continue
+        units.setdefault(("/".join(group), day[:7]), []).append(directory)
+    return units
 
 
 @dataclass
@@ -142,10 +154,16 @@ class _Plan:
     replaced: list[Path]
 
 
-def _plan_runs_partition(directory: Path, partition: str, times: dict[str, float], committed: set[tuple[str, str]]) -> _Plan:
+def _unit_files(directories: list[Path]) -> list[Path]:
+    return sorted(path for directory in directories for path in directory.glob("*.parquet"))
+
+
+def _plan_runs_partition(
+    root: Path, directories: list[Path], partition: str, times: dict[str, float], committed: set[tuple[str, str]]
+) -> _Plan:
     """The `runs` table: every run file and committed compact file, each run's latest row kept."""
     plan = _Plan([], [], [])
-    for path in sorted(directory.glob("*.parquet")):
+    for path in _unit_files(directories):
         if is_compact(path) and (partition, path.name) not in committed:
             continue  # a compaction that never committed: the sweep removes it
         if not is_compact(path) and not RUN_ID_PATTERN.fullmatch(path.stem):
@@ -155,7 +173,7 @@ def _plan_runs_partition(directory: Path, partition: str, times: dict[str, float
         plan.replaced.append(path)
         for run_id, ended_at in frame.select("run_id", "ended_at").iter_rows():
             committed_at = times.get(run_id, 0.0) if is_compact(path) else path.stat().st_mtime
-            plan.log_rows.append(_log_row("runs", partition, run_id, ended_at, committed_at, path.name))
+            plan.log_rows.append(_log_row("runs", partition, run_id, ended_at, committed_at, _relative(root, path)))
     if plan.frames:
         merged = pl.concat(plan.frames, how="diagonal_relaxed")
         plan.frames = [merged.sort(["run_id", "ended_at"], nulls_last=False).unique("run_id", keep="last", maintain_order=True)]
@@ -163,7 +181,8 @@ def _plan_runs_partition(directory: Path, partition: str, times: dict[str, float
 
 
 def _plan_partition(
-    directory: Path,
+    root: Path,
+    directories: list[Path],
     partition: str,
     table_covers: dict[tuple[str, str], Cover],
     committed: set[tuple[str, str]],
@@ -171,16 +190,16 @@ def _plan_partition(
     committed_at: dict[str, float],
     stale_before: float,
 ) -> _Plan:
-    """Any other table: the rows the views show for this partition, taken once each."""
+    """Any other table: the rows the views show for this group and month, taken once each."""
     plan = _Plan([], [], [])
     standing = {cover.compact_file for (part, _), cover in table_covers.items() if part == partition}
-    for path in sorted(directory.glob("*.parquet")):
+    for path in _unit_files(directories):
         if is_compact(path):
             if (partition, path.name) not in committed:
                 continue  # never committed: the sweep removes it once stale
             if path.name not in standing:  # every run it held was replaced since (or it was, and the delete crashed)
                 plan.replaced.append(path)
-                plan.log_rows.append(_log_row(None, partition, None, None, 0.0, path.name))
+                plan.log_rows.append(_log_row(None, partition, None, None, 0.0, _relative(root, path)))
                 continue
             frame = pl.read_parquet(path, glob=False)
             runs = [
@@ -192,7 +211,9 @@ def _plan_partition(
             plan.replaced.append(path)
             for run_id in runs:
                 cover = table_covers[(partition, run_id)]
-                plan.log_rows.append(_log_row(None, partition, run_id, cover.run_ended_at, cover.run_committed_at, path.name))
+                plan.log_rows.append(
+                    _log_row(None, partition, run_id, cover.run_ended_at, cover.run_committed_at, _relative(root, path))
+                )
             continue
         run_id = path.stem
         if not RUN_ID_PATTERN.fullmatch(run_id) or run_id not in versions:
@@ -202,15 +223,19 @@ def _plan_partition(
         if cover is not None:
             if mtime < cover.logged_at:  # the compaction before crashed before deleting it (strict: mtimes tick coarsely)
                 plan.replaced.append(path)
-                plan.log_rows.append(_log_row(None, partition, None, None, 0.0, path.name))
+                plan.log_rows.append(_log_row(None, partition, None, None, 0.0, _relative(root, path)))
             continue  # else a rerun publishing under the same id: its commit will show it
         if mtime <= committed_at.get(run_id, 0.0) or mtime < stale_before:
             plan.frames.append(pl.read_parquet(path, glob=False))
             plan.replaced.append(path)
             plan.log_rows.append(
-                _log_row(None, partition, run_id, versions[run_id], committed_at.get(run_id, mtime), path.name)
+                _log_row(None, partition, run_id, versions[run_id], committed_at.get(run_id, mtime), _relative(root, path))
             )
     return plan
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
 
 
 def _log_row(table: str | None, partition: str, run_id: str | None, ended_at, committed_at: float, source: str) -> dict:
@@ -219,27 +244,25 @@ def _log_row(table: str | None, partition: str, run_id: str | None, ended_at, co
 
 
 def _compact_table(lake: Path, table: str, state: _State, before: date | None) -> tuple[list[Path], list[Path], list[dict]]:
-    """Merge one table's partitions older than `before`: (files written, files replaced, log rows)."""
+    """Merge one table's days before `before`, a month per group into one file: (files written, files replaced, log rows)."""
     root = lake / table
     table_covers = covers(state.log, state.versions, table)
     committed = set(state.log.filter(pl.col("table_name") == table).select("partition", "compact_file").iter_rows())
     compact_file = f"{COMPACT_PREFIX}{state.compaction_id}.parquet"
     written, replaced, log_rows = [], [], []
-    for directory in sorted({path.parent for path in root.rglob("*.parquet")}) if root.is_dir() else []:
-        partition = directory.relative_to(root).as_posix()
-        day = partition_date(partition)
-        if before is not None and day is not None and day >= before:
-            continue
+    units = compaction_units(root, before) if root.is_dir() else {}
+    for (partition, month), directories in units.items():
         if table == "runs":
-            plan = _plan_runs_partition(directory, partition, state.committed_at, committed)
+            plan = _plan_runs_partition(root, directories, partition, state.committed_at, committed)
         else:
             plan = _plan_partition(
-                directory, partition, table_covers, committed, state.versions, state.committed_at, state.stale_before
+                root, directories, partition, table_covers, committed, state.versions, state.committed_at, state.stale_before
             )
         if len(plan.replaced) < 2:
             continue  # one file is as compact as it gets
         merged = pl.concat(plan.frames, how="diagonal_relaxed") if plan.frames else pl.DataFrame(schema=TABLES[table])
-        written.append(write_parquet_atomic(merged.select(TABLES[table].names()), directory / compact_file))
+        target = root / partition / f"date={month}" / compact_file
+        written.append(write_parquet_atomic(merged.select(TABLES[table].names()), target))
         replaced += plan.replaced
         log_rows += [row | {"table_name": table, "compact_file": compact_file} for row in plan.log_rows]
     return written, replaced, log_rows
@@ -257,9 +280,13 @@ class _State:
 
 
 def remove_replaced(paths: list[Path]) -> None:
-    """Delete the files a committed compaction replaced (a crash here leaves them to the sweep)."""
+    """Delete the files a committed compaction replaced (a crash here leaves them to the sweep), and
+    the day directories they leave empty."""
     with ThreadPoolExecutor(max_workers=8) as pool:  # one slow metadata call each: overlap them
         list(pool.map(lambda path: path.unlink(missing_ok=True), paths))
+    for directory in sorted({path.parent for path in paths}, reverse=True):
+        with contextlib.suppress(OSError):  # not empty: a run wrote there since, or a month's compact file lives there
+            directory.rmdir()
 
 
 def compact_lake(lake: Path, now: datetime, tables: list[str] | None = None, before: date | None = None) -> CompactionReport:
@@ -302,21 +329,22 @@ def sweep_compactions(lake: Path, now: datetime) -> list[Path]:
     with commit_lock(lake):
         log = read_log(lake)
         committed = {(row["table_name"], row["partition"], row["compact_file"]) for row in log.iter_rows(named=True)}
-        replaced: dict[tuple[str, str, str], float] = {}
+        replaced: dict[tuple[str, str], float] = {}
         for row in log.iter_rows(named=True):
-            key = (row["table_name"], row["partition"], row["source_file"])
+            key = (row["table_name"], row["source_file"])  # relative to the table's directory
             replaced[key] = max(replaced.get(key, 0.0), row["logged_at"])
         for table in COMPACTABLE:
             root = lake / table
             for path in sorted(root.rglob("*.parquet")) if root.is_dir() else []:
-                key = (table, path.parent.relative_to(root).as_posix(), path.name)
+                group = "/".join(path.relative_to(root).parts[:-2])
                 try:
                     mtime = path.stat().st_mtime
                 except FileNotFoundError:
                     continue
-                orphan = is_compact(path) and key not in committed and mtime < stale_before
+                orphan = is_compact(path) and (table, group, path.name) not in committed and mtime < stale_before
+                key = (table, _relative(root, path))
                 superseded = key in replaced and mtime < replaced[key]  # strict: mtimes tick coarsely
                 if orphan or superseded:
-                    path.unlink(missing_ok=True)
                     removed.append(path)
+        remove_replaced(removed)
     return removed

@@ -9,6 +9,14 @@ A run that fails removes what it had published before writing its `failed` row. 
 wrote a `runs` row at all (killed, or its machine lost) leaves files that `sweep_uncommitted`
 removes once they are older than any run can last (`STALE_AFTER`): staging directories at the start
 of every run, files in the lake with `joshua db sweep` or the weekly maintenance flow.
+
+Compaction (joshua/compaction.py) merges a month of a table's run files (per source for the tables
+partitioned by source) into `date=YYYY-MM/compact-<id>.parquet` and commits by writing one file to
+the `compactions` log, never by renaming a directory, so the protocol suits an object store. The
+views show each committed row from exactly one file: a run file unless a committed compaction
+covers its run at the run's current version (its `runs` row's `ended_at`), else the latest such
+compaction's file. Publishing takes the commit turn (`commit_lock`) that a compaction holds, so a
+rerun never replaces a file a compaction is reading; its new `runs` row uncovers it at its commit.
 """
 
 from __future__ import annotations

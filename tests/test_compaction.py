@@ -64,18 +64,19 @@ def lake(tmp_path: Path) -> Path:
     return lake
 
 
-def test_compaction_keeps_every_views_rows_and_merges_each_partition(lake):
+def test_compaction_keeps_every_views_rows_and_merges_a_month_of_each_partition_into_one_file(lake):
     before, count = snapshot(lake), len(files(lake))
     report = compact_lake(lake, NOW)
     assert snapshot(lake) == before
-    # Two days × (runs, sources, notifications, articles, assessments, risk_factors, raw_items × 2 sources).
-    assert report.partitions == 2 * 8 and len(files(lake)) == 16 < count
+    # A month's file for each of runs, sources, notifications, articles, assessments, risk_factors, raw_items × 2 sources.
+    assert report.partitions == 8 and len(files(lake)) == 8 < count
+    assert not (lake / "articles" / "date=2026-11-27").exists()  # emptied day directories go too
     assert all(path.name.startswith("compact-") for path in files(lake))
     assert compact_lake(lake, NOW).partitions == 0  # idempotent: nothing left to merge
     assert snapshot(lake) == before
 
 
-def test_recompaction_merges_new_runs_into_the_partitions_compact_file(lake):
+def test_recompaction_merges_new_runs_into_the_months_compact_file(lake):
     compact_lake(lake, NOW)
     commit(lake, run_id(27, 9))
     commit(lake, run_id(27, 10))
@@ -83,13 +84,14 @@ def test_recompaction_merges_new_runs_into_the_partitions_compact_file(lake):
     assert len([r for r in before["articles"] if r[1] == run_id(27, 9)]) == 3
     compact_lake(lake, NOW)
     assert snapshot(lake) == before
-    assert len(list((lake / "articles" / "date=2026-11-27").glob("*.parquet"))) == 1
+    assert [p.relative_to(lake).as_posix()[:25] for p in (lake / "articles").rglob("*.parquet")] == ["articles/date=2026-11/com"]
 
 
 def test_before_and_table_limit_what_is_compacted(lake):
     before = snapshot(lake)
     compact_lake(lake, NOW, tables=["articles"], before=date(2026, 11, 28))
-    assert [p.name.startswith("compact-") for p in (lake / "articles" / "date=2026-11-27").iterdir()] == [True]
+    assert [p.name.startswith("compact-") for p in (lake / "articles" / "date=2026-11").iterdir()] == [True]
+    assert not (lake / "articles" / "date=2026-11-27").exists()
     assert len(list((lake / "articles" / "date=2026-11-28").iterdir())) == 4
     assert len(list((lake / "assessments" / "date=2026-11-27").iterdir())) == 4
     assert snapshot(lake) == before
@@ -109,7 +111,7 @@ def test_a_crash_before_the_commit_leaves_the_old_files_authoritative_and_the_sw
         compact_lake(lake, NOW, tables=["articles"])
     monkeypatch.undo()
     merged = [path for path in files(lake) if path.name.startswith("compact-")]
-    assert len(merged) == 2 and set(originals) <= set(files(lake))  # one per day
+    assert len(merged) == 1 and set(originals) <= set(files(lake))  # one for the month
     assert snapshot(lake) == before
     assert sweep_compactions(lake, datetime.now(UTC)) == []  # maybe still being written: kept until stale
     assert sweep_compactions(lake, datetime.now(UTC) + STALE_AFTER + timedelta(minutes=1)) == merged
@@ -142,10 +144,10 @@ def test_a_crash_after_a_recompaction_commit_hides_the_superseded_compact_file(l
     monkeypatch.setattr(compaction, "remove_replaced", lambda paths: None)
     compact_lake(lake, NOW)
     monkeypatch.undo()
-    assert len(list((lake / "articles" / "date=2026-11-27").glob("compact-*"))) == 2
+    assert len(list((lake / "articles" / "date=2026-11").glob("compact-*"))) == 2
     assert snapshot(lake) == before
     sweep_compactions(lake, datetime.now(UTC))
-    assert len(list((lake / "articles" / "date=2026-11-27").glob("*.parquet"))) == 1
+    assert [p.relative_to(lake).as_posix()[:25] for p in (lake / "articles").rglob("*.parquet")] == ["articles/date=2026-11/com"]
     assert snapshot(lake) == before
 
 
@@ -185,9 +187,9 @@ def test_files_written_after_the_commit_wait_until_no_run_can_be_in_progress(lak
         os.utime(path, (path.stat().st_mtime + 2, path.stat().st_mtime + 2))
     compact_lake(lake, now)
     assert len(list(notifications.iterdir())) == 4  # written after each run's commit: maybe a rerun's
-    assert len(list((lake / "articles" / "date=2026-11-27").iterdir())) == 1
+    assert len(list((lake / "articles").rglob("*.parquet"))) == 1
     compact_lake(lake, now + STALE_AFTER + timedelta(minutes=1))
-    assert len(list(notifications.iterdir())) == 1
+    assert not notifications.exists() and len(list((lake / "notifications").rglob("*.parquet"))) == 1
 
 
 def test_runs_without_a_runs_row_are_not_compacted(lake):
@@ -230,8 +232,7 @@ def test_runs_committing_while_compaction_runs_lose_and_duplicate_nothing(tmp_pa
         assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (75, 75)
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (25,)
     assert compactions >= 2
-    for day in (21, 22):
-        assert [p.name[:8] for p in (lake / "articles" / f"date=2026-11-{day}").iterdir()] == ["compact-"]
+    assert [p.name[:8] for p in (lake / "articles").rglob("*.parquet")] == ["compact-"]
 
 
 def test_db_compact_command(tmp_path, lake):

@@ -14,12 +14,13 @@ WHERE NOT starts_with(parse_filename(filename), 'compact-')
    OR parse_filename(filename) IN (SELECT compact_file FROM compactions WHERE table_name = 'runs')
 QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY ended_at DESC NULLS LAST) = 1;
 
--- Which compact file stands for a run in a partition: the latest committed compaction covering
--- the run at its current version (a rerun committed since makes its own files count again).
+-- Which compact file stands for a run in a partition group (the partition without its date, whose
+-- directory is a file's grandparent): the latest committed compaction covering the run at its
+-- current version (a rerun committed since makes its own files count again).
 CREATE OR REPLACE VIEW compaction_cover AS
 SELECT
     c.table_name,
-    '{lake}/' || c.table_name || '/' || c.partition AS directory,
+    '{lake}/' || c.table_name || CASE WHEN c.partition = '' THEN '' ELSE '/' || c.partition END AS directory,
     c.run_id,
     arg_max(c.compact_file, c.compaction_id) AS compact_file
 FROM compactions AS c
