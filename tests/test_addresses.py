@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import resource
 
+import httpx
 import pytest
 
-from joshua.collect.addresses import ForbiddenAddress, is_public, refuse_non_public
+from joshua.collect.addresses import PRIVATE_OK, ForbiddenAddress, PublicOnlyTransport, is_public, refuse_non_public
 from tests.hostile_server import HostileServer, hang, redirect, reply
 from tests.test_bad_input import GOOD_FEED, RSS_TYPE, collect, gzip_bomb, server  # noqa: F401 (fixture)
 
@@ -105,3 +106,49 @@ def test_credentials_follow_a_redirect_within_the_same_origin(server):
 def test_a_redirect_to_another_scheme_is_refused(server):
     result = collect(server, "scheme", redirect("file:///etc/passwd"))
     assert [str(e) for e in result.errors] == [f"scheme: refused redirect from {server.base_url}/scheme to file:/etc/passwd"]
+
+
+class Rebinding:
+    """A resolver whose answer changes after the first lookup (DNS rebinding): public, then loopback."""
+
+    def __init__(self, first: str, then: str):
+        self.answers = [first, then]
+        self.lookups = 0
+
+    def __call__(self, host: str) -> list[str]:
+        self.lookups += 1
+        return [self.answers[min(self.lookups, 2) - 1]]
+
+
+def guarded_client(resolver) -> httpx.Client:
+    return httpx.Client(transport=PublicOnlyTransport(resolver=resolver), timeout=2.0)
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_connected_to(server):
+    """The check saw a public address; the connect would have resolved again and met 127.0.0.1."""
+    server.route("/rebound", reply(GOOD_FEED, content_type=RSS_TYPE))
+    resolver = Rebinding(first="93.184.216.34", then="127.0.0.1")
+    with guarded_client(resolver) as client, pytest.raises(ForbiddenAddress, match=r"127\.0\.0\.1"):
+        client.get(f"http://feeds.example:{server.port}/rebound")
+    assert resolver.lookups == 2  # the connect looked up once more, and checked what it found
+    assert server.hits("/rebound") == 0
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(server):
+    """`feeds.example` is in no DNS: the fetch succeeds only by connecting to the resolver's answer,
+    and the request still names the host it asked for."""
+    server.route("/pinned", reply(GOOD_FEED, content_type=RSS_TYPE))
+    with guarded_client(lambda host: ["127.0.0.1"]) as client:
+        response = client.get(f"http://feeds.example:{server.port}/pinned", extensions={PRIVATE_OK: True})
+    assert response.status_code == 200 and response.content == GOOD_FEED
+    assert server.requests[-1].headers["host"] == f"feeds.example:{server.port}"
+
+
+def test_a_pooled_private_connection_does_not_serve_a_request_that_did_not_opt_in(server):
+    server.route("/pooled", reply(GOOD_FEED, content_type=RSS_TYPE))
+    url = f"http://feeds.example:{server.port}/pooled"
+    with guarded_client(lambda host: ["127.0.0.1"]) as client:
+        assert client.get(url, extensions={PRIVATE_OK: True}).status_code == 200
+        with pytest.raises(ForbiddenAddress):
+            client.get(url)
+    assert server.hits("/pooled") == 1
