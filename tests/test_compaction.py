@@ -19,7 +19,8 @@ from tests.lake_factory import full
 VIEWS = ("runs", "raw_items", "articles", "assessments", "risk_factors", "alerts", "sources", "source_history", "notifications")
 # Notifications are written after their run's commit, so a compaction merges them once older than
 # any run lasts: these tests compact "later" unless they test what a compaction does meanwhile.
-NOW = datetime.now(UTC) + STALE_AFTER + timedelta(minutes=1)
+def later() -> datetime:
+    return datetime.now(UTC) + STALE_AFTER + timedelta(minutes=1)
 
 
 def run_id(day: int, hour: int, tag: int = 0) -> str:
@@ -66,30 +67,30 @@ def lake(tmp_path: Path) -> Path:
 
 def test_compaction_keeps_every_views_rows_and_merges_a_month_of_each_partition_into_one_file(lake):
     before, count = snapshot(lake), len(files(lake))
-    report = compact_lake(lake, NOW)
+    report = compact_lake(lake, later())
     assert snapshot(lake) == before
     # A month's file for each of runs, sources, notifications, articles, assessments, risk_factors, raw_items × 2 sources.
     assert report.partitions == 8 and len(files(lake)) == 8 < count
     assert not (lake / "articles" / "date=2026-11-27").exists()  # emptied day directories go too
     assert all(path.name.startswith("compact-") for path in files(lake))
-    assert compact_lake(lake, NOW).partitions == 0  # idempotent: nothing left to merge
+    assert compact_lake(lake, later()).partitions == 0  # idempotent: nothing left to merge
     assert snapshot(lake) == before
 
 
 def test_recompaction_merges_new_runs_into_the_months_compact_file(lake):
-    compact_lake(lake, NOW)
+    compact_lake(lake, later())
     commit(lake, run_id(27, 9))
     commit(lake, run_id(27, 10))
     before = snapshot(lake)
     assert len([r for r in before["articles"] if r[1] == run_id(27, 9)]) == 3
-    compact_lake(lake, NOW)
+    compact_lake(lake, later())
     assert snapshot(lake) == before
     assert [p.relative_to(lake).as_posix()[:25] for p in (lake / "articles").rglob("*.parquet")] == ["articles/date=2026-11/com"]
 
 
 def test_before_and_table_limit_what_is_compacted(lake):
     before = snapshot(lake)
-    compact_lake(lake, NOW, tables=["articles"], before=date(2026, 11, 28))
+    compact_lake(lake, later(), tables=["articles"], before=date(2026, 11, 28))
     assert [p.name.startswith("compact-") for p in (lake / "articles" / "date=2026-11").iterdir()] == [True]
     assert not (lake / "articles" / "date=2026-11-27").exists()
     assert len(list((lake / "articles" / "date=2026-11-28").iterdir())) == 4
@@ -108,7 +109,7 @@ def test_a_crash_before_the_commit_leaves_the_old_files_authoritative_and_the_sw
 
     monkeypatch.setattr(compaction, "write_parquet_atomic", crash_at_commit)
     with pytest.raises(OSError):
-        compact_lake(lake, NOW, tables=["articles"])
+        compact_lake(lake, later(), tables=["articles"])
     monkeypatch.undo()
     merged = [path for path in files(lake) if path.name.startswith("compact-")]
     assert len(merged) == 1 and set(originals) <= set(files(lake))  # one for the month
@@ -127,22 +128,22 @@ def test_a_crash_after_the_commit_shows_the_same_rows_and_the_sweep_removes_what
 
     monkeypatch.setattr(compaction, "remove_replaced", crash)
     with pytest.raises(OSError):
-        compact_lake(lake, NOW, tables=[table])
+        compact_lake(lake, later(), tables=[table])
     monkeypatch.undo()
     assert set(originals) < set(files(lake))  # every old file is still there, beside the merged ones
     assert snapshot(lake) == before  # and no row shows twice
     removed = sweep_compactions(lake, datetime.now(UTC))
     assert sorted(removed) == [path for path in originals if path.relative_to(lake).parts[0] == table]
     assert snapshot(lake) == before
-    assert compact_lake(lake, NOW, tables=[table]).partitions == 0
+    assert compact_lake(lake, later(), tables=[table]).partitions == 0
 
 
 def test_a_crash_after_a_recompaction_commit_hides_the_superseded_compact_file(lake, monkeypatch):
-    compact_lake(lake, NOW)
+    compact_lake(lake, later())
     commit(lake, run_id(27, 9))
     before = snapshot(lake)
     monkeypatch.setattr(compaction, "remove_replaced", lambda paths: None)
-    compact_lake(lake, NOW)
+    compact_lake(lake, later())
     monkeypatch.undo()
     assert len(list((lake / "articles" / "date=2026-11").glob("compact-*"))) == 2
     assert snapshot(lake) == before
@@ -153,7 +154,7 @@ def test_a_crash_after_a_recompaction_commit_hides_the_superseded_compact_file(l
 
 def test_a_rerun_of_a_compacted_run_wins_at_its_commit(lake):
     rerun = run_id(27, 1)
-    compact_lake(lake, NOW)
+    compact_lake(lake, later())
     now = datetime.now(UTC)  # the rerun is in progress: its files are minutes old, not hours
     old = snapshot(lake)
     # The rerun publishes (fewer articles, one source only) but has not committed yet: readers still see the old rows.
@@ -195,7 +196,7 @@ def test_files_written_after_the_commit_wait_until_no_run_can_be_in_progress(lak
 def test_runs_without_a_runs_row_are_not_compacted(lake):
     dead = run_id(27, 20)
     write_parquet_atomic(full("articles", [{"run_id": dead}]), table_path(lake, "articles", dead))
-    compact_lake(lake, NOW)
+    compact_lake(lake, later())
     assert (lake / "articles" / "date=2026-11-27" / f"{dead}.parquet").exists()
     with connect_lake(lake) as con:
         assert con.execute("SELECT count(*) FROM articles WHERE run_id = $r", {"r": dead}).fetchone() == (0,)
@@ -226,8 +227,8 @@ def test_runs_committing_while_compaction_runs_lose_and_duplicate_nothing(tmp_pa
     for writer in writers:
         writer.join()
         assert writer.exitcode == 0
-    compact_lake(lake, NOW)
-    sweep_compactions(lake, NOW)
+    compact_lake(lake, later())
+    sweep_compactions(lake, later())
     with connect_lake(lake) as con:
         assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (75, 75)
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (25,)
