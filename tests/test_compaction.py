@@ -17,6 +17,8 @@ from joshua.lake import STALE_AFTER, commit_lock, publish, table_path, write_par
 from tests.lake_factory import full
 
 VIEWS = ("runs", "raw_items", "articles", "assessments", "risk_factors", "alerts", "sources", "source_history", "notifications")
+
+
 # Notifications are written after their run's commit, so a compaction merges them once older than
 # any run lasts: these tests compact "later" unless they test what a compaction does meanwhile.
 def later() -> datetime:
