@@ -31,7 +31,8 @@ bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, whol
 	$(BIN)/python benchmarks/history_queries.py
 	JOSHUA_CONCURRENT_RUNS=12 $(BIN)/python -m pytest tests/test_deployments.py -k concurrent -s -q -p no:cacheprovider
 
-eval: $(STAMP)  ## relevance and category tags against the labelled sets in tests/data/ (see its README)
+eval: $(STAMP)  ## relevance and category tags against the labelled sets in tests/data/ (see its README); the clock against the Bulletin
+	$(BIN)/python benchmarks/calibration.py
 	$(BIN)/python benchmarks/relevance_eval.py
 	$(BIN)/python benchmarks/relevance_eval.py --set tests/data/relevance_holdout.tsv
 

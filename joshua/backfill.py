@@ -21,7 +21,7 @@ from joshua.errors import ConfigError
 from joshua.lake import commit_lock, conform, publish, table_path, write_parquet_atomic
 from joshua.risk.assess import History, build_assessment
 from joshua.risk.clock import CalibratedClock
-from joshua.settings import RiskSettings
+from joshua.settings import RiskSettings, RunPaths
 from joshua.store import stage_assessment_rows
 from joshua.structural.analyzer import structural_analysis
 from joshua.structural.history import HistoricalRecord
@@ -88,11 +88,11 @@ def backfill_years(params: BackfillParams, today: date) -> range:
     return range(params.first_year, last + 1)
 
 
-def store_year(assessment: Assessment, data_dir: Path, started_at: datetime, ended_at: datetime) -> None:
+def store_year(assessment: Assessment, paths: RunPaths, started_at: datetime, ended_at: datetime) -> None:
     """Publish one year's rows into the lake, then its `runs` row (the commit point), replacing a rerun's."""
-    staging = data_dir / "staging" / assessment.run_id
+    staging = paths.staging / assessment.run_id
     stage_assessment_rows(staging, assessment)
-    publish(staging, data_dir / "lake", assessment.run_id)
+    publish(staging, paths.lake, assessment.run_id)
     row = {
         "run_id": assessment.run_id,
         "flow": BACKFILL_FLOW,
@@ -110,8 +110,8 @@ def store_year(assessment: Assessment, data_dir: Path, started_at: datetime, end
     record = pl.DataFrame([row]).with_columns(
         [pl.lit(None, dtype).alias(name) for name, dtype in TABLES["runs"].items() if name not in row]
     )
-    with commit_lock(data_dir / "lake"):  # the lake's writes take turns with compaction
-        write_parquet_atomic(conform(record, "runs"), table_path(data_dir / "lake", "runs", assessment.run_id))
+    with commit_lock(paths.lake):  # the lake's writes take turns with compaction
+        write_parquet_atomic(conform(record, "runs"), table_path(paths.lake, "runs", assessment.run_id))
 
 
 def year_summary(assessment: Assessment) -> YearSummary:
@@ -127,7 +127,7 @@ def year_summary(assessment: Assessment) -> YearSummary:
     )
 
 
-def backfill_summary(years: list[YearSummary], lake: Path) -> BackfillSummary:
+def backfill_summary(years: list[YearSummary], lake: Path | str) -> BackfillSummary:
     """The reconstruction's summary: its years, the peak P(use) year and the expected uses."""
     if not years:
         raise ConfigError("the backfill covered no year")

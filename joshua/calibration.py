@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,9 +38,10 @@ from scipy.optimize import nnls
 from scipy.stats import spearmanr
 
 from joshua.errors import ConfigError
-from joshua.lake import write_parquet_atomic
+from joshua.lake import Location, write_parquet_atomic
+from joshua.storage import join
 from joshua.risk.clock import CalibratedClock, ClockMapping
-from joshua.structural.analyzer import category_values, indicators_as_of
+from joshua.structural.analyzer import Indicators, category_values, indicators_as_of
 from joshua.structural.history import BulletinSetting, HistoricalRecord
 from schemas.records import Category
 from schemas.tables import TABLES
@@ -90,9 +91,15 @@ class Calibration:
     split_seconds: list[int]  # predictions for the settings after SPLIT_LAST_FIT_YEAR, fitted on the rest
     warheads_spearman: float  # in-sample rank correlation of the world count with the settings
     warheads_loo: Metrics
+    warheads_time_split: Metrics
     ridge_loo: Metrics
     ridge_time_split: Metrics
     categories: list[Category]
+
+    @property
+    def fitted_parameters(self) -> int:
+        """What the fit chooses: the category weights (less one: they sum to 1), a and b."""
+        return len(self.categories) - 1 + 2
 
 
 def _raw_indicators(record: HistoricalRecord, as_of: date) -> tuple[float, ...]:
@@ -105,8 +112,13 @@ def _raw_indicators(record: HistoricalRecord, as_of: date) -> tuple[float, ...]:
     return (math.log(ind.inventory), float(ind.armed), ind.tests_3y, ind.treaties, severity)
 
 
-def calibration_points(record: HistoricalRecord, settings: Sequence[BulletinSetting]) -> list[CalibrationPoint]:
-    """Each setting paired with the record as of the day before its announcement."""
+def calibration_points(
+    record: HistoricalRecord,
+    settings: Sequence[BulletinSetting],
+    rate: Callable[[Indicators], dict[Category, float]] = category_values,
+) -> list[CalibrationPoint]:
+    """Each setting paired with the record as of the day before its announcement, rated by `rate`
+    (the analyzer's formulas; `benchmarks/calibration.py --ablation` passes earlier versions)."""
     points = []
     for setting in settings:
         as_of = setting.announced - timedelta(days=1)
@@ -116,7 +128,7 @@ def calibration_points(record: HistoricalRecord, settings: Sequence[BulletinSett
                 announced=setting.announced,
                 as_of=as_of,
                 bulletin_seconds=setting.seconds,
-                values=category_values(indicators_as_of(record, as_of)),
+                values=rate(indicators_as_of(record, as_of)),
                 raw=_raw_indicators(record, as_of),
             )
         )
@@ -180,6 +192,7 @@ def calibrate(points: Sequence[CalibrationPoint]) -> Calibration:
     early, late = years <= SPLIT_LAST_FIT_YEAR, years > SPLIT_LAST_FIT_YEAR
     split = predict(early, late)
     ridge_split = _ridge_predict(raw[early], y[early], raw[late])
+    warheads_split = _log_linear_predict(inventory[early], y[early], inventory[late])
     mapping = fit_mapping(x, y, categories)
     return Calibration(
         mapping=mapping,
@@ -191,6 +204,7 @@ def calibrate(points: Sequence[CalibrationPoint]) -> Calibration:
         split_seconds=split,
         warheads_spearman=float(spearmanr(inventory, y).statistic),
         warheads_loo=metrics(warheads_loo, y),
+        warheads_time_split=metrics(warheads_split, y[late]),
         ridge_loo=metrics(ridge_loo, y),
         ridge_time_split=metrics(ridge_split, y[late]),
         categories=categories,
@@ -227,6 +241,7 @@ def clock_toml(result: Calibration, fitted_on: date) -> str:
         "version = 1",
         f"fitted_on = {_toml_value(fitted_on.isoformat())}",
         f"settings = {len(result.points)}",
+        f"fitted_parameters = {result.fitted_parameters}",
         "",
         *_table("mapping", {"intercept": result.mapping.intercept, "slope": result.mapping.slope}),
         *_table("mapping.weights", {c.value: w for c, w in result.mapping.weights.items()}),
@@ -242,7 +257,11 @@ def clock_toml(result: Calibration, fitted_on: date) -> str:
         *_table("metrics.time_split", {"fit_through": SPLIT_LAST_FIT_YEAR, **_metrics_table(result.time_split)}),
         *_table(
             "metrics.baselines.warheads_alone",
-            {"spearman_in_sample": result.warheads_spearman, **{f"loo_{k}": v for k, v in _metrics_table(result.warheads_loo).items()}},
+            {
+                "spearman_in_sample": result.warheads_spearman,
+                **{f"loo_{k}": v for k, v in _metrics_table(result.warheads_loo).items()},
+                **{f"time_split_{k}": v for k, v in _metrics_table(result.warheads_time_split).items()},
+            },
         ),
         *_table(
             "metrics.baselines.ridge_five_indicators",
@@ -310,11 +329,11 @@ def loo_frame(result: Calibration, fitted_on: date) -> pl.DataFrame:
     )
 
 
-def write_calibration(result: Calibration, fitted_on: date, clock_path: Path, lake_dir: Path) -> tuple[Path, Path]:
+def write_calibration(result: Calibration, fitted_on: date, clock_path: Path, lake_dir: Location) -> tuple[Path, Location]:
     """Write the clock file and the lake's `calibration` table, each atomically (renamed into place)."""
     clock_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = clock_path.with_name(f".{clock_path.name}.tmp")
     temporary.write_text(clock_toml(result, fitted_on), encoding="utf-8")
     temporary.replace(clock_path)
-    table = write_parquet_atomic(loo_frame(result, fitted_on), lake_dir / "calibration" / "calibration.parquet")
+    table = write_parquet_atomic(loo_frame(result, fitted_on), join(lake_dir, "calibration", "calibration.parquet"))
     return clock_path, table

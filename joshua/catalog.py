@@ -2,6 +2,10 @@
 
 The catalog file holds views only, so it can be rebuilt at any time. It is written under a temporary
 name and renamed into place, so a reader that has it open keeps a consistent copy.
+
+A lake on an object store (a URL) is read in place: each connection registers the URL scheme's
+fsspec filesystem, so the views' `read_parquet('s3://…')` need no httpfs extension. The catalog
+file stays local; whoever opens it registers the filesystem too (`open_catalog`).
 """
 
 from __future__ import annotations
@@ -15,14 +19,20 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from joshua import storage
 from joshua.compaction import COMPACT_PREFIX, COMPACTABLE
-from joshua.lake import has_files, table_glob
+from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
+from joshua.settings import RunPaths
 from schemas.tables import TABLES
 
 # Written in an older storage format so that the DuckDB command line (PyPI's duckdb-cli, 1.x)
 # opens it as well as the Python package does.
 CATALOG_STORAGE_VERSION = "v1.2.0"
+# Binding a view reads every file's footer. On an object store another host may replace or remove
+# a file between the listing and the read (a rerun, a failed run's clean-up, a sweep); s3fs then
+# refuses to mix two versions of it, and the views are bound again from a fresh listing.
+BIND_ATTEMPTS = 3
 SQL_DIR = Path(__file__).parent / "sql"
 # A compactable table's visible rows once a compaction has committed (joshua/compaction.py): a run
 # file's rows unless a committed compaction covers that run in that partition at its current
@@ -69,17 +79,17 @@ def _empty_relation(table: str) -> str:
     return f"(SELECT {typed}, CAST(NULL AS DATE) AS date, CAST(NULL AS VARCHAR) AS filename WHERE false)"
 
 
-def _files(lake: Path, table: str) -> str:
+def _files(lake: Location, table: str, has_data: bool) -> str:
     """The SQL relation that reads a table's Parquet files, each row with its file's path (`filename`)."""
-    if not has_files(lake, table):
+    if not has_data:
         return _empty_relation(table)
     pattern = table_glob(lake, table).replace("'", "''")
     return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true, filename = true)"
 
 
-def _relation(lake: Path, table: str, compacted: bool) -> str:
+def _relation(lake: Location, table: str, has_data: bool, compacted: bool) -> str:
     """A table's rows as the compaction log lets them through (`runs` and the log itself: every file's)."""
-    files = _files(lake, table)
+    files = _files(lake, table, has_data)
     if table not in COMPACTABLE or table == "runs":
         return files
     if not compacted:  # no compaction has committed: every run file counts, no compact file does
@@ -95,24 +105,36 @@ def history_sql() -> str:
     return sql
 
 
-def create_views(con: duckdb.DuckDBPyConnection, lake: Path, only: frozenset[str] | None = None) -> None:
+def create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset[str] | None = None) -> None:
     """Create (or replace) the lake's views, then the named history views and macros.
 
     With `only`, the other tables get empty views (their files are never opened; a view binds by
     reading every file's footer) and the history views are skipped: a run's own lookups stay fast
     however many runs the lake holds.
     """
-    wanted = TABLES if only is None else {"runs", "compactions", *only}
-    compacted = has_files(lake, "compactions")
-    relations = {
-        table: _relation(lake, table, compacted) if table in wanted else _empty_relation(table) for table in TABLES
-    }
-    con.execute(VIEWS_SQL.format(**relations, lake=str(lake).replace("'", "''")))
+    if isinstance(lake, str):
+        storage.register(con, lake)
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            try:
+                return _create_views(con, lake, only)
+            except duckdb.Error:
+                if attempt == BIND_ATTEMPTS:
+                    raise
+                storage.filesystem(lake).invalidate_cache()
+    _create_views(con, lake, only)
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset[str] | None) -> None:
+    wanted = set(TABLES) if only is None else {"runs", "compactions", *only}
+    present = tables_with_files(lake, wanted)
+    compacted = "compactions" in present
+    relations = {table: _relation(lake, table, table in present, compacted) for table in TABLES}
+    con.execute(VIEWS_SQL.format(**relations, lake=str(lake).rstrip("/").replace("'", "''")))
     if only is None:
         con.execute(history_sql())
 
 
-def connect_lake(lake: Path, only: frozenset[str] | None = None) -> duckdb.DuckDBPyConnection:
+def connect_lake(lake: Location, only: frozenset[str] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the lake's views (all, or `only` these tables and runs)."""
     con = duckdb.connect()
     con.execute("SET parquet_metadata_cache = true")  # repeated queries skip re-reading file footers
@@ -120,7 +142,26 @@ def connect_lake(lake: Path, only: frozenset[str] | None = None) -> duckdb.DuckD
     return con
 
 
-def build_catalog(lake: Path, catalog: Path) -> Path:
+def open_catalog(catalog: Path, lake: Location) -> duckdb.DuckDBPyConnection:
+    """Open a catalog file read-only, able to read its lake (local, or through fsspec when remote)."""
+    con = duckdb.connect(str(catalog), read_only=True)
+    if isinstance(lake, str):
+        storage.register(con, lake)
+    return con
+
+
+def open_lake(paths: RunPaths) -> duckdb.DuckDBPyConnection:
+    """The lake's views for a reader. Over a local lake they are built in memory (always current);
+    over an object-store lake the local catalog is opened (built on first use, refreshed by each
+    run committed from this host and by `joshua db rebuild`), which spares listing every table."""
+    if isinstance(paths.lake, str):
+        if not paths.catalog.is_file():
+            build_catalog(paths.lake, paths.catalog)
+        return open_catalog(paths.catalog, paths.lake)
+    return connect_lake(paths.lake)
+
+
+def build_catalog(lake: Location, catalog: Path) -> Path:
     """Write the catalog file of views and swap it into place atomically.
 
     Builds take turns (an exclusive lock on a file beside the catalog): the views a build creates

@@ -62,15 +62,24 @@ app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(server_app, name="server")
 
 DataDir = Annotated[
-    Path | None, typer.Option(help="Data directory: lake, reports, caches, catalog (default data/, or JOSHUA_DATA_DIR).")
+    str | None,
+    typer.Option(
+        help="Data directory: lake, reports, caches, catalog (default data/, or JOSHUA_DATA_DIR); "
+        "a local path or an object-store URL such as s3://bucket/prefix."
+    ),
 ]
 
 
-def _settings(data_dir: Path | None) -> Settings:
-    """Settings for a command (a ConfigError reaches the handler: exit 2)."""
+def _settings(data_dir: str | None) -> Settings:
+    """Settings for a command (a ConfigError reaches the handler: exit 2); an object-store data
+    directory must be reachable with the environment's credentials."""
     from joshua.settings import load_settings
+    from joshua.storage import check_reachable
 
-    return load_settings(data_dir=data_dir)
+    settings = load_settings(data_dir=data_dir)
+    if settings.paths.remote:
+        check_reachable(settings.paths.remote)
+    return settings
 
 
 class Analyzer(StrEnum):
@@ -313,12 +322,22 @@ def db_compact(
 
 
 @db_app.command("rebuild")
-def db_rebuild(data_dir: DataDir = None) -> None:
-    """Rebuild data/joshua.duckdb: views and macros over the lake (safe while a flow writes)."""
+def db_rebuild(
+    data_dir: DataDir = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(help="Catalog file to write (default DATA_DIR/joshua.duckdb; for an s3:// data dir, in its local working directory)."),
+    ] = None,
+) -> None:
+    """Rebuild data/joshua.duckdb: views and macros over the lake (safe while a flow writes).
+
+    With an object-store data directory the catalog is a local file whose views read the remote
+    lake; the commands that read the lake (history, report, trends, …) then use it.
+    """
     from joshua.catalog import build_catalog
 
     paths = _settings(data_dir).paths
-    console.print(f"rebuilt {build_catalog(paths.lake, paths.catalog)}", markup=False)
+    console.print(f"rebuilt {build_catalog(paths.lake, catalog or paths.catalog)}", markup=False)
 
 
 @snapshot_app.command("record")
@@ -357,7 +376,7 @@ def history(
     import sys
     from datetime import UTC, datetime
 
-    from joshua.catalog import connect_lake
+    from joshua.catalog import open_lake
     from joshua.history import as_records, compare_last_two, history_rows, parse_moment, summarize
     from joshua.reporting.console import print_history
 
@@ -365,7 +384,7 @@ def history(
     settings = _settings(data_dir)
     start = parse_moment(from_, now) if from_ else datetime(1900, 1, 1, tzinfo=UTC)
     end = parse_moment(to, now, end_of_day=True) if to else now
-    with connect_lake(settings.paths.lake) as con:
+    with open_lake(settings.paths) as con:
         rows = history_rows(con, start, end, count)
         changes = compare_last_two(con) if compare else None
     summary = summarize(rows)
@@ -395,14 +414,14 @@ def report(
     """Build the report of a stored assessment (the latest by default) from the lake."""
     import webbrowser
 
-    from joshua.catalog import connect_lake
+    from joshua.catalog import open_lake
     from joshua.reporting.data import load_report_data
     from joshua.reporting.write import write_report
 
     if latest and assessment_id:
         raise ConfigError("give an assessment id or --latest, not both")
     settings = _settings(data_dir)
-    with connect_lake(settings.paths.lake) as con:
+    with open_lake(settings.paths) as con:
         data = load_report_data(con, assessment_id)
     path = write_report(data, settings.paths.reports, settings.risk, [format_.value])[format_.value]
     console.print(str(path), markup=False, highlight=False)
@@ -419,14 +438,14 @@ def trends(
     data_dir: DataDir = None,
 ) -> None:
     """Write the trend charts of a period and print its trend statistics."""
-    from joshua.catalog import connect_lake
+    from joshua.catalog import open_lake
     from joshua.reporting.charts import all_charts, write_charts
     from joshua.reporting.clock import write_clock
     from joshua.reporting.data import load_report_data
     from joshua.reporting.trends import restrict, trend_statistics
 
     settings = _settings(data_dir)
-    with connect_lake(settings.paths.lake) as con:
+    with open_lake(settings.paths) as con:
         data = restrict(load_report_data(con), period, categories or [])
     formats = ("svg", "png") if format_ is ChartFormat.both else (format_.value,)
     directory = output or settings.paths.reports / "trends"
@@ -445,7 +464,7 @@ def export(
     data_dir: DataDir = None,
 ) -> None:
     """Export the lake's tables (completed runs only, like the views) to CSV, JSON lines or Parquet."""
-    from joshua.catalog import connect_lake
+    from joshua.catalog import open_lake
     from joshua.export import EXPORTABLE, export_tables
 
     chosen = tables or [t for t in EXPORTABLE if t != "raw_items"]
@@ -453,8 +472,8 @@ def export(
     if unknown:
         raise ConfigError(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(EXPORTABLE)}")
     settings = _settings(data_dir)
-    directory = output or settings.data_dir / "export"
-    with connect_lake(settings.paths.lake) as con:
+    directory = output or settings.local_dir / "export"
+    with open_lake(settings.paths) as con:
         for path, rows in export_tables(con, chosen, format_.value, directory):
             console.print(f"{rows:>8} rows  {path}", markup=False)
 
@@ -464,10 +483,10 @@ def metrics(data_dir: DataDir = None) -> None:
     """Print Prometheus metrics computed from the lake (text exposition format)."""
     import sys
 
-    from joshua.catalog import connect_lake
+    from joshua.catalog import open_lake
     from joshua.metrics import render_metrics
 
-    with connect_lake(_settings(data_dir).paths.lake) as con:
+    with open_lake(_settings(data_dir).paths) as con:
         sys.stdout.write(render_metrics(con).decode())
 
 
@@ -515,24 +534,26 @@ def simulate(
     """What if? Apply a scenario to the latest assessment (or the sample) and simulate a year."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from joshua.calibration import load_clock
     from joshua.reporting.console import print_simulation
-    from joshua.simulate import latest_ratings, load_scenario, run_simulation, sample_ratings
+    from joshua.simulate import latest_start, load_scenario, run_simulation, sample_start
 
     settings = _settings(data_dir)
     chosen = load_scenario(scenario)
-    ratings, starting_point = latest_ratings(settings) or sample_ratings(settings)
+    clock = load_clock()
+    start = latest_start(settings) or sample_start(settings, clock)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=errors)
     with progress:
         days = progress.add_task(f"simulating {iterations:,} years", total=365)
         result = run_simulation(
-            ratings,
-            starting_point,
+            start,
             chosen,
             settings,
             iterations,
             int(confidence.value) / 100,
             seed,
             on_day=lambda day: progress.update(days, completed=day),
+            clock=clock,
         )
     print_simulation(result)
 
@@ -584,9 +605,9 @@ def calibrate(
 
     settings = _settings(data_dir)
     result = fit_clock(calibration_points(load_record(), load_bulletin_settings()))
-    lake = settings.data_dir / "lake"
-    clock_path, _ = write_calibration(result, datetime.now(UTC).date(), output or CLOCK_FILE, lake)
-    build_catalog(lake, settings.data_dir / "joshua.duckdb")
+    paths = settings.paths
+    clock_path, _ = write_calibration(result, datetime.now(UTC).date(), output or CLOCK_FILE, paths.lake)
+    build_catalog(paths.lake, paths.catalog)
     print_calibration(result, clock_path)
 
 

@@ -11,9 +11,10 @@ import httpx
 
 from joshua.catalog import connect_lake
 from joshua.collect.snapshot import load_snapshot
-from joshua.errors import JoshuaError
+from joshua.errors import ConfigError, JoshuaError
 from joshua.settings import Settings, load_settings
 from joshua.sources import load_sources
+from joshua.storage import check_reachable, redact
 
 RUN_COUNTS_SQL = "SELECT count(*), count(*) FILTER (WHERE status = 'completed') FROM runs"
 SOURCE_HEALTH_SQL = "SELECT source_id, status, error, consecutive_failures FROM sources ORDER BY source_id"
@@ -26,7 +27,7 @@ class Check:
     detail: str
 
 
-def diagnose(data_dir: Path | None, prefect_api_url: str | None, prefect_api_origin: str = "PREFECT_API_URL") -> list[Check]:
+def diagnose(data_dir: Path | str | None, prefect_api_url: str | None, prefect_api_origin: str = "PREFECT_API_URL") -> list[Check]:
     """Run every check; the settings check failing stops the others that need settings."""
     try:
         settings = load_settings(data_dir=data_dir)
@@ -34,7 +35,7 @@ def diagnose(data_dir: Path | None, prefect_api_url: str | None, prefect_api_ori
         return [Check("configuration", "fail", str(exc))]
     risk = settings.risk
     checks = [Check("configuration", "ok", f"weights sum to 1, {len(risk.bands)} bands, mapping {risk.mapping}")]
-    checks += [_sources(settings), _snapshot(settings), _data_dir(settings.data_dir), *_lake(settings)]
+    checks += [_sources(settings), _snapshot(settings), _data_dir(settings), *_lake(settings)]
     checks.append(_prefect(prefect_api_url, prefect_api_origin))
     checks.append(_credentials(settings))
     return checks
@@ -57,7 +58,14 @@ def _snapshot(settings: Settings) -> Check:
     return Check("offline snapshot", "ok", f"{snapshot.info.name}: {len(snapshot.responses)} recorded responses")
 
 
-def _data_dir(path: Path) -> Check:
+def _data_dir(settings: Settings) -> Check:
+    if isinstance(settings.data_dir, str):
+        try:
+            check_reachable(settings.data_dir)
+        except ConfigError as exc:
+            return Check("data directory", "fail", str(exc))
+        return Check("data directory", "ok", f"{redact(settings.data_dir)} is reachable")
+    path = settings.data_dir
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path):

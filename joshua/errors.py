@@ -17,6 +17,7 @@ The tree, caught by type and never by message (after httpx's: the data rides on 
     * NoEvidence - no article is relevant enough to offer as evidence.
   * BudgetExceeded - a token or dollar cap would be crossed.
   * InsufficientData - too few sources succeeded to assess.
+  * StorageError - the object store holding the data directory failed a request.
 
 A source's failure is stored with its class name in the `error_type` column of `runs.sources`
 and of the `sources` table, beside the message.
@@ -98,3 +99,7 @@ class BudgetExceeded(JoshuaError):
 
 class InsufficientData(JoshuaError):
     """Too few sources succeeded for an assessment to mean anything."""
+
+
+class StorageError(JoshuaError):
+    """The object store holding the data directory could not be reached or refused a request."""

@@ -15,6 +15,7 @@ from joshua.curate.lexicon import Lexicon, load_lexicon
 from joshua.errors import SampleRefused
 from joshua.lake import new_run_id, run_date
 from joshua.settings import RunPaths, Settings
+from joshua.storage import check_committable, check_reachable
 from joshua.sources import load_sources
 from schemas.records import (
     Analysis,
@@ -68,6 +69,9 @@ def open_run(
     started_at = now or datetime.now(UTC)
     run_id = params.run_id or new_run_id(started_at)
     run_date(run_id)  # validates a caller-supplied id
+    if settings.paths.remote:
+        check_committable(settings.paths.remote)
+        check_reachable(settings.paths.remote)  # bad credentials or bucket: a ConfigError now, not mid-run
     sources = [source for source in load_sources(settings.sources_file) if source.enabled]
     has_key = settings.anthropic_api_key is not None or settings.claude.secret_block is not None
     analyzer = resolve_analyzer(params.analyzer, has_key)
@@ -107,7 +111,7 @@ def open_run(
     return run, inputs
 
 
-def refuse_sample_beside_live(lake_dir: Path) -> None:
+def refuse_sample_beside_live(lake_dir: Path | str) -> None:
     """Raise SampleRefused when the lake holds assessments of real data (live, or replayed from a
     recording): fiction must not mix into their trend, history and "already seen" articles unless
     `allow_sample` asks for it."""

@@ -6,7 +6,9 @@ reads `os.environ`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +21,7 @@ from pydantic_settings import (
 )
 
 from joshua.errors import ConfigError
+from joshua.storage import check_url, is_url
 from schemas.records import Category
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -199,16 +202,19 @@ class RunPaths(BaseModel):
     """Where runs write: the lake, staging, reports, caches and the DuckDB catalog.
 
     `Settings.paths` gives the layout of a data directory (staging is the root of every run's
-    staging area); `for_run` narrows staging to one run's own directory.
+    staging area); `for_run` narrows staging to one run's own directory. With an object-store data
+    directory (`remote`, a URL) the lake is a URL below it, and staging, reports, caches and the
+    catalog are a local working directory: reports and caches are published under `remote` too.
     """
 
     model_config = {"frozen": True}
 
-    lake: Path
+    lake: Path | str
     staging: Path
     reports: Path
     cache: Path
     catalog: Path
+    remote: str | None = None
 
     @classmethod
     def under(cls, data_dir: Path) -> RunPaths:
@@ -221,9 +227,21 @@ class RunPaths(BaseModel):
             catalog=data_dir / "joshua.duckdb",
         )
 
+    @classmethod
+    def remote_under(cls, url: str, work_dir: Path) -> RunPaths:
+        """The layout of an object-store data directory worked on from a local directory."""
+        return cls.under(work_dir).model_copy(update={"lake": f"{url}/lake", "remote": url})
+
     def for_run(self, run_id: str) -> RunPaths:
         """The same layout with staging narrowed to one run's directory."""
         return self.model_copy(update={"staging": self.staging / run_id})
+
+
+def default_work_dir(url: str) -> Path:
+    """The local working directory of an object-store data directory: ~/.cache/joshua/<bucket-prefix-hash>."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", url.split("://", 1)[1]).strip("-")[:60]
+    digest = hashlib.sha256(url.encode()).hexdigest()[:8]
+    return Path.home() / ".cache" / "joshua" / f"{slug}-{digest}"
 
 
 class Settings(BaseSettings):
@@ -233,7 +251,12 @@ class Settings(BaseSettings):
         env_prefix="JOSHUA_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
     )
 
-    data_dir: Path = PROJECT_ROOT / "data"
+    data_dir: Path | str = Field(
+        default=PROJECT_ROOT / "data", description="A local directory, or an object-store URL (s3://bucket/prefix)"
+    )
+    work_dir: Path | None = Field(
+        default=None, description="Local working directory of an object-store data_dir (default ~/.cache/joshua/…)"
+    )
     sources_file: Path = PROJECT_ROOT / "data" / "sources.toml"
     lexicon_file: Path = PROJECT_ROOT / "data" / "lexicon.toml"
     sample_snapshot: Path = PROJECT_ROOT / "data" / "snapshots" / "sample"
@@ -257,10 +280,18 @@ class Settings(BaseSettings):
     risk: RiskSettings = RiskSettings()
     secret_blocks: SecretBlocks = SecretBlocks()
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _path_or_url(cls, value: object) -> object:
+        """A URL stays a string (a Path would fold its `//`); anything else is a local path."""
+        if isinstance(value, str) and is_url(value):
+            return check_url(value)
+        return Path(value) if isinstance(value, str | os.PathLike) else value
+
     @field_validator("data_dir")
     @classmethod
-    def _duckdb_can_open(cls, path: Path) -> Path:
-        if "?" in str(path):  # DuckDB takes `?` in a database path for the start of URI parameters
+    def _duckdb_can_open(cls, path: Path | str) -> Path | str:
+        if isinstance(path, Path) and "?" in str(path):  # DuckDB takes `?` in a database path for the start of URI parameters
             raise ValueError(f"{path}: DuckDB cannot keep its catalog under a path containing '?'")
         return path
 
@@ -279,7 +310,16 @@ class Settings(BaseSettings):
     @property
     def paths(self) -> RunPaths:
         """The data directory's layout (lake, staging root, reports, caches, catalog)."""
+        if isinstance(self.data_dir, str):
+            return RunPaths.remote_under(self.data_dir, self.local_dir)
         return RunPaths.under(self.data_dir)
+
+    @property
+    def local_dir(self) -> Path:
+        """Where local files go: the data directory itself, or an object-store one's working directory."""
+        if isinstance(self.data_dir, str):
+            return self.work_dir or default_work_dir(self.data_dir)
+        return self.data_dir
 
     def credentials(self) -> dict[str, SecretStr | None]:
         """The source credentials, by the environment variable that names them."""

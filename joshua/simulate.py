@@ -2,6 +2,16 @@
 
 Scenarios are TOML files (`data/scenarios/<name>.toml`): `[factors]` shifts category values
 (clamped to [0, 1]) and `[rates]` multiplies the escalation model's daily event rates.
+
+A scenario moves the starting point's headline reading by the change it makes to the engine's base
+score, and the result is read through the same mapping as the headline (`risk.mapping`: the
+calibrated clock once it is the default, linear otherwise), with the linear seconds beside it:
+
+    score  = clip(start score + base(shifted ratings) − base(ratings))
+    clock  = clip(start clock score + score − start score)       (as a daily run moves its clock score)
+
+The starting point is the latest assessment (its stored score and clock score), or with none the
+bundled sample anchored on the structural level of its date exactly as a first daily run would be.
 """
 
 from __future__ import annotations
@@ -25,20 +35,22 @@ from joshua.curate.pipeline import curate
 from joshua.curate.reliability import reliability_frame
 from joshua.errors import ConfigError
 from joshua.reference import load_reference
-from joshua.risk.assess import escalation_inputs
-from joshua.risk.clock import band_for, seconds_to_midnight
+from joshua.risk.assess import NEUTRAL_NEWS, escalation_inputs, news_move
+from joshua.risk.clock import CalibratedClock, band_for, linear_seconds
 from joshua.risk.escalation import EVENTS, Z_SCORES, EscalationResult, simulate_escalation, wilson_interval
 from joshua.risk.score import base_score
 from joshua.risk.uncertainty import score_uncertainty
 from joshua.settings import PROJECT_ROOT, Settings
 from joshua.sources import load_sources
+from joshua.structural.analyzer import structural_level
+from joshua.structural.history import load_record
 from schemas.records import Category, ConfidenceLevel, FactorRating
 
 SCENARIO_DIR = PROJECT_ROOT / "data" / "scenarios"
 LATEST_FACTORS_SQL = """
-SELECT f.category, f.name, f.value, f.confidence, a.run_id, a.assessed_at
+SELECT f.category, f.name, f.value, f.confidence, a.run_id, a.assessed_at, a.score, a.clock_score
 FROM risk_factors f
-JOIN (SELECT assessment_id, run_id, assessed_at FROM assessments ORDER BY assessed_at DESC LIMIT 1) a
+JOIN (SELECT assessment_id, run_id, assessed_at, score, clock_score FROM assessments ORDER BY assessed_at DESC LIMIT 1) a
 USING (assessment_id)
 """
 
@@ -81,17 +93,28 @@ def apply_scenario(ratings: list[FactorRating], scenario: Scenario) -> list[Fact
     ]
 
 
-def latest_ratings(settings: Settings) -> tuple[list[FactorRating], str] | None:
-    """The factor ratings of the latest committed assessment and a label, or None with no assessment."""
+@dataclass(frozen=True)
+class StartingPoint:
+    """What a scenario is applied to: factor ratings and the headline reading they gave."""
+
+    ratings: list[FactorRating]
+    label: str
+    score: float  # the headline score (a daily run's: anchored on the structural level)
+    clock_score: float | None  # the calibrated clock's score, None where no clock was fitted
+
+
+def latest_start(settings: Settings) -> StartingPoint | None:
+    """The latest committed assessment's ratings and reading, or None with no assessment."""
     with connect_lake(settings.paths.lake) as con:
         rows = con.execute(LATEST_FACTORS_SQL).fetchall()
     if not rows:
         return None
     ratings = [
         FactorRating(category=c, name=n, value=v, confidence=ConfidenceLevel(conf), reasoning="stored")
-        for c, n, v, conf, _, _ in rows
+        for c, n, v, conf, *_ in rows
     ]
-    return ratings, f"latest assessment (run {rows[0][4]}, {rows[0][5]:%Y-%m-%d %H:%M} UTC)"
+    run_id, assessed_at, score, clock_score = rows[0][4:]
+    return StartingPoint(ratings, f"latest assessment (run {run_id}, {assessed_at:%Y-%m-%d %H:%M} UTC)", score, clock_score)
 
 
 def sample_articles(settings: Settings) -> tuple[pl.DataFrame, datetime]:
@@ -112,8 +135,9 @@ def sample_articles(settings: Settings) -> tuple[pl.DataFrame, datetime]:
     return articles, snapshot.info.recorded_at
 
 
-def sample_ratings(settings: Settings) -> tuple[list[FactorRating], str]:
-    """Heuristic ratings of the bundled sample snapshot (nothing is written)."""
+def sample_start(settings: Settings, clock: CalibratedClock | None) -> StartingPoint:
+    """Heuristic ratings of the bundled sample snapshot, anchored on the structural level of its
+    date as a first daily run is (no earlier news: the reference is the scale's middle). Nothing is written."""
     articles, recorded_at = sample_articles(settings)
     analysis = analyze_heuristic(
         articles.filter(pl.col("evidence")),
@@ -121,7 +145,16 @@ def sample_ratings(settings: Settings) -> tuple[list[FactorRating], str]:
         settings.analyze.evidence_per_factor,
         load_reference(recorded_at.date()),
     )
-    return analysis.factors, "bundled sample snapshot (no assessment in the lake yet)"
+    risk = settings.risk
+    level = structural_level(load_record(), recorded_at.date(), risk.weights, risk.mc_iterations)
+    move = news_move(base_score(analysis.factors, risk.weights).score, NEUTRAL_NEWS, risk.news_bound)
+    score = _unit(level.score + move)
+    clock_score = None if clock is None else _unit(clock.mapping.score(level.values) + score - level.score)
+    return StartingPoint(analysis.factors, "bundled sample snapshot (no assessment in the lake yet)", score, clock_score)
+
+
+def _unit(x: float) -> float:
+    return min(1.0, max(0.0, x))
 
 
 @dataclass(frozen=True)
@@ -132,7 +165,10 @@ class SimulationSummary:
     starting_point: str
     confidence: float
     score: float
-    seconds: int
+    seconds: int  # under the headline's mapping (`mapping`)
+    seconds_linear: int
+    seconds_calibrated: int | None
+    mapping: str  # "calibrated" or "linear": which one gave `seconds`
     band: str
     score_mean: float
     score_sd: float
@@ -143,37 +179,54 @@ class SimulationSummary:
 
 
 def run_simulation(
-    ratings: list[FactorRating],
-    starting_point: str,
+    start: StartingPoint,
     scenario: Scenario,
     settings: Settings,
     iterations: int,
     confidence: float,
     seed: int = 0,
     on_day: Callable[[int], None] | None = None,
+    clock: CalibratedClock | None = None,
 ) -> SimulationSummary:
-    """Apply a scenario and run the uncertainty and escalation simulations with `iterations` draws."""
+    """Apply a scenario and run the uncertainty and escalation simulations with `iterations` draws;
+    the seconds come from the headline's mapping (module docstring)."""
     risk = settings.risk
-    shifted = apply_scenario(ratings, scenario)
+    shifted = apply_scenario(start.ratings, scenario)
     base = base_score(shifted, risk.weights)
+    offset = start.score - base_score(start.ratings, risk.weights).score
     uncertainty = score_uncertainty(shifted, base, iterations, seed)
     tail = (1 - confidence) / 2 * 100
-    low, high = (float(v) for v in np.percentile(uncertainty.draws, [tail, 100 - tail]))
-    low, high = min(low, base.score), max(high, base.score)
-    inputs = escalation_inputs(base.score, shifted, scenario.rates)
+    score = _unit(base.score + offset)
+    low, high = (_unit(float(v) + offset) for v in np.percentile(uncertainty.draws, [tail, 100 - tail]))
+    low, high = min(low, score), max(high, score)
+    inputs = escalation_inputs(score, shifted, scenario.rates)
     escalation = simulate_escalation(inputs, runs=iterations, seed=seed, on_day=on_day)
-    seconds = seconds_to_midnight(base.score, risk.mapping)
+    use_clock = clock is not None and start.clock_score is not None and clock.use_for(risk.mapping)
+
+    def calibrated(value: float) -> int | None:
+        if clock is None or start.clock_score is None:
+            return None
+        return clock.mapping.seconds(_unit(start.clock_score + value - start.score))
+
+    def headline(value: float) -> int:
+        seconds = calibrated(value) if use_clock else None
+        return linear_seconds(value) if seconds is None else seconds
+
+    seconds = headline(score)
     return SimulationSummary(
         scenario=scenario,
-        starting_point=starting_point,
+        starting_point=start.label,
         confidence=confidence,
-        score=base.score,
+        score=score,
         seconds=seconds,
+        seconds_linear=linear_seconds(score),
+        seconds_calibrated=calibrated(score),
+        mapping="calibrated" if use_clock else "linear",
         band=band_for(seconds, risk.bands),
-        score_mean=uncertainty.mean,
+        score_mean=uncertainty.mean + offset,
         score_sd=uncertainty.sd,
         score_interval=(low, high),
-        seconds_interval=(seconds_to_midnight(high, risk.mapping), seconds_to_midnight(low, risk.mapping)),
+        seconds_interval=(headline(high), headline(low)),
         escalation=escalation,
         p_use_interval=wilson_interval(escalation.uses, escalation.runs, Z_SCORES[confidence]),
     )

@@ -1,4 +1,9 @@
-"""The store stage: stage assessment rows, publish a run into the lake, commit its `runs` row."""
+"""The store stage: stage assessment rows, publish a run into the lake, commit its `runs` row.
+
+With an object-store data directory the run's reports and caches are published under it as well
+(`publish_reports`, and the caches when the run commits), and `pull_caches` brings the caches into
+the local working directory when a run opens, so a run on any host reuses what others fetched.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 from pydantic import BaseModel
 
+from joshua import storage
 from joshua.catalog import build_catalog, connect_lake
 from joshua.curate.reliability import source_rows
 from joshua.curate.stage import SOURCE_STATE_SQL
+from joshua.errors import StorageError
 from joshua.lake import (
+    Location,
     commit_lock,
     conform,
     discard,
@@ -27,6 +36,7 @@ from joshua.lake import (
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
+from joshua.settings import RunPaths
 from schemas.records import Analysis, Assessment, Source, SourceOutcome, StageCounts, StageMetrics
 from schemas.tables import STAGES, TABLES
 
@@ -57,11 +67,11 @@ class StoreResult(BaseModel):
     """The files a run published into the lake."""
 
     staged: int
-    published: list[Path]
+    published: list[Path | str]
 
-    def path_of(self, table: str) -> Path:
+    def path_of(self, table: str) -> Location:
         """The published file of a table (one per run for every table but raw_items and signals)."""
-        return next(path for path in self.published if path.parts[-3] == table or path.parts[-4] == table)
+        return next(path for path in self.published if table in str(path).split("/")[-4:-2])
 
     def metrics(self) -> StageCounts:
         return StageCounts(items_in=self.staged, items_out=len(self.published))
@@ -192,9 +202,13 @@ def run_record(
     return pl.DataFrame([row], schema=TABLES["runs"])
 
 
-def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:
+def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> str | None:
     """Write the run's `sources` rows (one per `declared` source) and its `runs` row (the commit
-    point readers wait for), then refresh the catalog.
+    point readers wait for), then refresh the catalog (and push an object store's caches).
+
+    What follows the `runs` row cannot undo the commit: should the refresh fail (the object store
+    unreachable for a moment), the run stays committed and the problem is returned for the log;
+    the next commit or `joshua db rebuild` refreshes the catalog.
 
     Commits take turns, and each recomputes the sources' running totals from the latest committed
     state: two runs that curated at once each read the same state, and without this the later
@@ -205,7 +219,32 @@ def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source]
         if declared:
             write_source_rows(run, declared, [SourceOutcome(**outcome) for outcome in record["sources"][0]])
         write_parquet_atomic(record, table_path(run.paths.lake, "runs", run.run_id))
-    build_catalog(run.paths.lake, run.paths.catalog)
+    try:
+        build_catalog(run.paths.lake, run.paths.catalog)
+        push_caches(run.paths, since=run.started_at.timestamp())
+    except (duckdb.Error, OSError, StorageError) as exc:
+        return f"run {run.run_id} committed, but refreshing the catalog or caches failed: {type(exc).__name__}: {exc}"
+    return None
+
+
+def pull_caches(paths: RunPaths, claude_ttl_hours: float, now: float) -> int:
+    """Download an object-store data directory's caches that are newer than the local copies (HTTP
+    entries of any age: their validators still save a body; Claude replies still within their TTL)."""
+    if not paths.remote:
+        return 0
+    http = storage.pull_tree(f"{paths.remote}/cache/http", paths.cache / "http")
+    claude = storage.pull_tree(f"{paths.remote}/cache/claude", paths.cache / "claude", newer_than=now - claude_ttl_hours * 3600)
+    return http + claude
+
+
+def push_caches(paths: RunPaths, since: float) -> int:
+    """Upload the cache entries written since `since` to an object-store data directory."""
+    return storage.push_tree(paths.cache, f"{paths.remote}/cache", since) if paths.remote else 0
+
+
+def publish_reports(paths: RunPaths, since: float) -> int:
+    """Upload the report files written since `since` to an object-store data directory."""
+    return storage.push_tree(paths.reports, f"{paths.remote}/reports", since) if paths.remote else 0
 
 
 def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Sequence[SourceOutcome]) -> None:
@@ -213,9 +252,10 @@ def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Seq
     with connect_lake(run.paths.lake, only=frozenset({"sources"})) as con:
         state = {row["source_id"]: row for row in pl.from_arrow(con.sql(SOURCE_STATE_SQL).to_arrow_table()).iter_rows(named=True)}
     articles_path = table_path(run.paths.lake, "articles", run.run_id)
+    published = storage.exists(articles_path) if isinstance(articles_path, str) else articles_path.is_file()
     articles = (
         pl.read_parquet(articles_path, columns=["source_id", "corroboration"], glob=False)
-        if articles_path.is_file()
+        if published
         else pl.DataFrame(schema={"source_id": pl.String, "corroboration": pl.Int32})
     )
     # Stamped with the commit time: the latest row of a source (the `sources` view) is the last committed.
@@ -223,12 +263,12 @@ def write_source_rows(run: RunContext, declared: Sequence[Source], outcomes: Seq
     write_parquet_atomic(rows, table_path(run.paths.lake, "sources", run.run_id))
 
 
-def abandon_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> None:
+def abandon_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source] = ()) -> str | None:
     """Drop a failed run's staged and published files, then commit its `sources` and `runs` rows with
     status `failed`."""
     discard(run.paths.staging)
     unpublish(run.paths.lake, run.run_id)
-    commit_run(run, record, declared)
+    return commit_run(run, record, declared)
 
 
 def record_deliveries(run: RunContext, deliveries: Sequence[Delivery], sent_at: datetime) -> None:

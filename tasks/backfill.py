@@ -28,7 +28,7 @@ def reconstruct_years(params: BackfillParams, settings: Settings) -> list[YearSu
     for assessment in reconstruct(
         load_record(), years, today=started_at.date(), assessed_at=started_at, risk=settings.risk, clock=load_clock()
     ):
-        store_year(assessment, settings.data_dir, started_at, datetime.now(UTC))
+        store_year(assessment, settings.paths, started_at, datetime.now(UTC))
         summaries.append(year_summary(assessment))
     return summaries
 
@@ -36,5 +36,6 @@ def reconstruct_years(params: BackfillParams, settings: Settings) -> list[YearSu
 @task(cache_policy=NO_CACHE)
 def finish_backfill(settings: Settings, years: list[YearSummary]) -> BackfillSummary:
     """Refresh the catalog (views `reconstruction`, `calibration_loo`) and summarise."""
-    build_catalog(settings.data_dir / "lake", settings.data_dir / "joshua.duckdb")
-    return backfill_summary(years, settings.data_dir / "lake")
+    paths = settings.paths
+    build_catalog(paths.lake, paths.catalog)
+    return backfill_summary(years, paths.lake)

@@ -13,7 +13,7 @@ from joshua.reporting.write import write_report
 from joshua.run import RunContext
 from joshua.runlog import report_line, source_rows
 from joshua.settings import RiskSettings
-from joshua.store import StoreResult
+from joshua.store import StoreResult, publish_reports
 from schemas.records import Assessment, StageMetrics
 
 REPORT_ARTIFACT_KEY = "nuclear-risk-assessment"
@@ -39,6 +39,7 @@ def report_assessment(
     with connect_lake(run.paths.lake, only=frozenset({"assessments", "risk_factors", "alerts", "calibration"})) as con:
         data = run_report_data(con, assessment, evidence, collection.everything, stages, considered)
     paths = write_report(data, run.paths.reports, risk)
+    publish_reports(run.paths, since=run.started_at.timestamp())
     base = reports_url.rstrip("/") if reports_url else None
     charts = f"{base}/{run.run_id}" if base else None  # without a served URL the UI could not load them
     report = f"{summary_markdown(data)}\n\n---\n\n{render_markdown(data, chart_dir=charts)}"  # headline first

@@ -12,7 +12,7 @@ from joshua.lake import sweep_staging
 from joshua.risk.assess import History
 from joshua.run import FLOW_NAME, RunContext, RunInputs, open_run, run_tags
 from joshua.settings import Settings, load_settings
-from joshua.store import abandon_run, commit_run, load_history, run_record
+from joshua.store import abandon_run, commit_run, load_history, pull_caches, run_record
 from schemas.records import Analysis, AssessmentParams, Source, StageMetrics
 
 
@@ -44,6 +44,7 @@ def open_assessment_run(params: AssessmentParams, flow: str = FLOW_NAME) -> tupl
     """Read settings once, fix the run's id, clock, paths, data and analyzer, and tag the flow run."""
     run, inputs = open_run(params, with_secret_blocks(load_settings(data_dir=params.data_dir)), flow=flow)
     sweep_staging(run.paths.staging.parent, run.started_at)  # what runs that died left staged
+    pull_caches(run.paths, inputs.settings.claude.cache_ttl_hours, run.started_at.timestamp())  # an object store's caches
     tag_flow_run(run_tags(run, inputs))
     sources = f"{len(inputs.sources)} of {len(inputs.declared)} sources"
     get_run_logger().info(f"run {run.run_id}: {inputs.data_label}, analyzer {inputs.analyzer.name}, {sources}")
@@ -78,7 +79,9 @@ def commit_assessment_run(
         errors=[o.error for o in collection.outcomes if o.error and o.status == "failed"],
         analysis=analysis,
     )
-    commit_run(run, record, declared or ())
+    problem = commit_run(run, record, declared or ())
+    if problem:
+        get_run_logger().warning(problem)
 
 
 @task(task_run_name="fail-{run.run_id}", cache_policy=NO_CACHE)
@@ -103,4 +106,6 @@ def fail_assessment_run(
         outcomes=collection.everything,
         errors=[*failures, error],
     )
-    abandon_run(run, record, declared or ())
+    problem = abandon_run(run, record, declared or ())
+    if problem:
+        get_run_logger().warning(problem)

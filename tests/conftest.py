@@ -23,6 +23,7 @@ from joshua.collect.snapshot import SnapshotRecorder  # noqa: E402
 from schemas.records import RunSummary  # noqa: E402
 from joshua.settings import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 from joshua.sources import load_sources  # noqa: E402
+from tests.s3server import s3_bucket, s3_server  # noqa: E402, F401 (fixtures: a moto S3 server on 127.0.0.1)
 
 # Shared two-core machines run the suite beside other work: slow example generation is the machine,
 # not the code, so it must not fail a property test.

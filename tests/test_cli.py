@@ -81,8 +81,11 @@ def test_assess_json_on_the_sample(data_dir):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["status"] == "completed"
-    # The sample's figure: the structural level of its date, moved +0.05 by its news.
-    assert summary["assessment"]["seconds_to_midnight"] == 619
+    # The sample's figure: the structural level of its date, moved +0.05 by its news, on the
+    # calibrated clock (the headline under `auto` since it meets its targets); linear beside it.
+    assert summary["assessment"]["mapping"] == "calibrated"
+    assert summary["assessment"]["seconds_to_midnight"] == summary["assessment"]["seconds_calibrated"] == 52
+    assert summary["assessment"]["seconds_linear"] == 630
     assert summary["assessment"]["data_label"].startswith("snapshot 'sample'")
     assert summary["catalog_path"] == str(data_dir / "joshua.duckdb")
 

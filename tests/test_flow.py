@@ -60,8 +60,10 @@ def query(summary: RunSummary, sql: str) -> list[tuple]:
 def test_the_sample_gives_the_published_assessment(sample_run):
     assessment = sample_run.summary.assessment
     assert sample_run.summary.status == "completed"
-    # The sample's figure: the structural level of its date, moved +0.05 by its news.
-    assert (assessment.seconds_to_midnight, assessment.band) == (619, "low")
+    # The sample's figure: the structural level of its date, moved +0.05 by its news, on the
+    # calibrated clock (`auto`'s headline since it meets its targets); the linear reading beside it.
+    assert (assessment.seconds_to_midnight, assessment.band, assessment.mapping) == (52, "critical", "calibrated")
+    assert assessment.seconds_linear == 630
     assert assessment.sample_data and assessment.analyzer == "heuristic"
 
 
@@ -127,7 +129,7 @@ def test_reports_and_artifacts(sample_run):
         assert (reports / name).is_file()
     artifacts = {a.key: a for a in read_artifacts(sample_run.flow_run_id)}
     shown = artifacts[REPORT_ARTIFACT_KEY].data  # the whole report, readable in the UI
-    assert shown.startswith("# 619 seconds to midnight") and "```" in shown
+    assert shown.startswith("# 52 seconds to midnight") and "```" in shown
     assert "## Top risk factors" in shown and "## Appendix D: statistics" in shown and ".svg)" not in shown
     assert REPORT_LINK_KEY not in artifacts  # no reports_url: no link a browser could not open
     assert artifacts[STAGES_ARTIFACT_KEY].type == "table" and "collect" in artifacts[STAGES_ARTIFACT_KEY].data
@@ -220,9 +222,11 @@ def test_notifications_are_sent_and_logged_and_never_fail_the_run(data_dir, make
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__WEBHOOK_SECRET", "s3cret")
         monkeypatch.setenv("JOSHUA_NOTIFICATIONS__SLACK_WEBHOOK_URL", down.url)
         summary = assess(data_dir=str(data_dir))
-        assert [json.loads(body)["event"] for _, body in hook.requests] == ["assessment.completed"]
-        rows = query(summary, "SELECT event, channel, ok, attempts FROM notifications ORDER BY channel")
-        assert rows == [("assessment.completed", "slack", False, 3), ("assessment.completed", "webhook", True, 1)]
+        # The sample reads 52 s: critical and apocalyptic alerts come with the completed run.
+        events = ["assessment.completed", "risk.critical_change"]
+        assert [json.loads(body)["event"] for _, body in hook.requests] == events
+        rows = query(summary, "SELECT event, channel, ok, attempts FROM notifications ORDER BY channel, event")
+        assert rows == [*((e, "slack", False, 3) for e in events), *((e, "webhook", True, 1) for e in events)]
         snapshot = make_snapshot({"reuters-nuclear": {"body": sample_body("reuters-nuclear")}})
         with pytest.raises(InsufficientData):
             assess(data_dir=str(data_dir), snapshot=str(snapshot))
@@ -243,7 +247,7 @@ def test_secrets_come_from_prefect_secret_blocks(data_dir, monkeypatch):
         monkeypatch.setenv("JOSHUA_SECRET_BLOCKS__SLACK_WEBHOOK_URL", "joshua-test-slack-webhook")
         monkeypatch.setenv("JOSHUA_SECRET_BLOCKS__SMTP_PASSWORD", "joshua-no-such-block")
         state = assess(data_dir=str(data_dir), return_state=True)
-        assert state.is_completed() and len(slack.requests) == 1  # the URL came from the block
+        assert state.is_completed() and len(slack.requests) == 2  # the URL came from the block (completed, critical)
         lines = read_logs(state.state_details.flow_run_id)
         warnings = [log.message for log in lines if log.level == 30]
         assert "Prefect Secret block 'joshua-no-such-block' not found: smtp_password stays unset" in warnings

@@ -34,7 +34,8 @@ def test_claude_assessment_is_accounted_cached_and_keeps_the_key_secret(fake, da
     # The engine's figure, not Claude's 300: values of 0.6 are above average news (0.5 with no
     # history), so the score is the structural level moved by the whole bound.
     assert a.score == pytest.approx(a.structural_score + 0.05)
-    assert a.seconds_to_midnight == linear_seconds(a.score) == a.seconds_linear
+    assert a.seconds_linear == linear_seconds(a.score)
+    assert a.mapping == "calibrated" and a.seconds_to_midnight == a.seconds_calibrated  # `auto`: the clock meets its targets
     analyzer, model, calls, tokens_in, tokens_out, _, cache_write, hits, cost, fallback = runs(data_dir)[0]
     assert (analyzer, model, calls, hits, fallback) == ("claude", "claude-sonnet-5-5", 1, 0, None)
     usage = fake.usages[0]

@@ -1,5 +1,6 @@
 """The lake's files: run ids, hive paths, atomic writes, publishing and the table contracts."""
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,9 +10,7 @@ import pytest
 
 from joshua.catalog import build_catalog
 from joshua.errors import ConfigError, SchemaViolation
-from joshua.lake import conform, new_run_id, publish, run_date, table_path, write_parquet_atomic
-from tests.lake_factory import full
-
+from joshua.lake import conform, discard, new_run_id, publish, run_date, sweep_staging, table_path, write_parquet_atomic
 from tests.lake_factory import full
 
 RUN = "20261127T060000Z-abcdef"
@@ -156,3 +155,27 @@ def test_a_failed_run_removes_what_it_had_published(tmp_path):
     assert len(unpublish(lake, RUN)) == 2
     assert sorted(p.stem for p in lake.rglob("*.parquet")) == [RUN, "20261127T070000Z-111111"]
     assert runs.exists()
+
+
+def test_sweeping_staging_while_other_runs_create_and_discard_theirs_never_raises(tmp_path):
+    """Runs start (and sweep) while others discard their staging: what vanishes mid-walk is skipped."""
+    staging_root = tmp_path / "staging"
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            for run in range(4):
+                nested = staging_root / f"run-{run}" / "articles" / "date=2026-11-30"
+                nested.mkdir(parents=True, exist_ok=True)
+                (nested / f"run-{run}.parquet").write_bytes(b"x")
+            for run in range(4):
+                discard(staging_root / f"run-{run}")
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for _ in range(2000):
+            assert sweep_staging(staging_root, datetime.now(UTC)) == []  # nothing is an hour old
+    finally:
+        stop.set()
+        worker.join()

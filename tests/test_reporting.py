@@ -215,3 +215,32 @@ def test_a_long_category_heatmap_is_drawn_as_weekly_means():
     history = [HistoryPoint(assessed_at=start + timedelta(days=n), seconds=600, categories=values) for n in range(365)]
     svg = category_heatmap(data.model_copy(update={"history": history}))  # 2,920 points: more than MAX_POINTS
     assert 50 * len(Category) <= svg.count("<rect") <= 60 * len(Category) + 1
+
+
+def test_the_clock_history_says_which_readings_are_in_sample_and_which_out_of_sample():
+    from joshua.reporting.charts import all_charts
+    from joshua.reporting.data import CalibrationRow, YearReading
+
+    data = report_data().model_copy(
+        update={
+            "reconstruction": [
+                YearReading(year=y, seconds_calibrated=400, seconds_linear=700, p_nuclear_use_365d=0.004) for y in (1962, 1963)
+            ],
+            "calibration": [
+                CalibrationRow(year=1963, bulletin_seconds=720, loo_seconds=400, fitted_seconds=410),
+                CalibrationRow(year=2026, bulletin_seconds=85, loo_seconds=75, fitted_seconds=80),
+            ],
+        }
+    )
+    svg = all_charts(data, RiskSettings())["clock_history"]
+    assert "reconstruction, calibrated (in sample)" in svg and "leave-one-out (out of sample)" in svg
+    markdown = render_markdown(data, chart_dir="charts")
+    assert "calibrated seconds are in sample" in markdown and "mean absolute error 165.0 s over 2 settings" in markdown
+    html = render_html(data, charts={"clock_history": svg})
+    assert "Only the leave-one-out predictions (circles) are out of sample" in html
+    linear_only = data.model_copy(
+        update={
+            "reconstruction": [YearReading(year=1962, seconds_calibrated=None, seconds_linear=700, p_nuclear_use_365d=0.004)]
+        }
+    )
+    assert "reconstruction, linear mapping" in all_charts(linear_only, RiskSettings())["clock_history"]

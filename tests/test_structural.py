@@ -7,6 +7,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -76,7 +77,25 @@ def test_record_loads_with_the_documented_coverage():
     assert {e.treaty for e in RECORD.treaty_events} >= {"New START", "INF Treaty", "NPT", "ABM Treaty"}
     settings_ = load_bulletin_settings()
     assert len(settings_) == 33
-    assert settings_[0].announced == date(1947, 6, 1) and settings_[1].announced == date(1949, 1, 1)
+    by_year = {s.year: s.announced for s in settings_}
+    assert by_year[1947] == date(1947, 6, 1) and by_year[1949] == date(1949, 10, 1) and by_year[1960] == date(1960, 1, 1)
+
+
+def test_every_row_of_the_record_cites_a_public_source():
+    """Every treaty and crisis row names its source; every treaty event quotes a treaty row; every
+    announcement month JOSHUA filled in cites the Bulletin's page."""
+    for name in ("arms_control_treaties.csv", "crises.csv", "warheads_by_year.csv", "nuclear_states_by_year.csv"):
+        frame = pl.read_csv(HISTORY_DIR / name, infer_schema=False)
+        assert frame["source"].null_count() == 0 and all(s.strip() for s in frame["source"]), name
+    treaties = set(pl.read_csv(HISTORY_DIR / "arms_control_treaties.csv", infer_schema=False)["short_name"])
+    events = pl.read_csv(HISTORY_DIR / "treaty_events.csv", infer_schema=False)
+    assert set(events["short_name"]) <= treaties
+    assert set(events["from_column"]) <= {"signed_or_opened", "in_force", "ended_or_suspended", "end_type", "parties", "status_2026"}
+    spec = {1947, 1953, 1991, 1995, 1998, *range(2002, 2027)}  # announcement dates the spec's copy gave
+    bulletin = pl.read_csv(HISTORY_DIR / "doomsday_clock_history.csv", infer_schema=False)
+    for row in bulletin.iter_rows(named=True):
+        if row["announced"] and int(row["year"]) not in spec:
+            assert "thebulletin.org" in (row["note"] or ""), row
 
 
 @pytest.mark.parametrize(
@@ -153,6 +172,27 @@ def test_fewer_treaties_never_lower_the_score(as_of, data):
     dropped = data.draw(st.sampled_from(entries))
     fewer = dataclasses.replace(RECORD, treaty_events=tuple(e for e in RECORD.treaty_events if e != dropped))
     assert score_of(fewer, as_of) >= score_of(RECORD, as_of) - 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(DATES, st.data())
+def test_a_broken_treaty_never_lowers_the_score(as_of, data):
+    losses = [e for e in RECORD.treaty_events if e.shock > 0]
+    kept = data.draw(st.sampled_from(losses))
+    unbroken = dataclasses.replace(RECORD, treaty_events=tuple(e for e in RECORD.treaty_events if e != kept))
+    assert score_of(RECORD, as_of) >= score_of(unbroken, as_of) - 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(DATES, st.integers(min_value=0, max_value=3000))
+def test_a_new_nuclear_state_never_lowers_the_score_or_the_arsenal(as_of, days_before):
+    more = dataclasses.replace(RECORD, first_tests=tuple(sorted((*RECORD.first_tests, as_of - timedelta(days=days_before)))))
+    assert score_of(more, as_of) >= score_of(RECORD, as_of) - 1e-12
+    arsenal = Category.NUCLEAR_ARSENAL
+    assert (
+        category_values(indicators_as_of(more, as_of))[arsenal]
+        >= category_values(indicators_as_of(RECORD, as_of))[arsenal] - 1e-12
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -68,7 +68,7 @@ def record_snapshot(
             raise ConfigError(
                 f"snapshot name {name!r} must be a plain name (letters, digits, '.', '_', '-'); use --out for another place"
             )
-        directory = settings.data_dir / "snapshots" / name
+        directory = settings.local_dir / "snapshots" / name
     if directory.exists():
         raise ConfigError(f"snapshot directory {directory} already exists; choose another name or --out")
     keywords = load_lexicon(settings.lexicon_file).keywords

@@ -258,12 +258,17 @@ def category_heatmap(data: ReportData) -> str:
     return plot.svg()
 
 
-CLOCK_SERIES = (("Bulletin setting", INK), ("JOSHUA reconstruction", "#b00020"), ("leave-one-out prediction", "#1c7ed6"))
+def clock_series(calibrated: bool) -> tuple[tuple[str, str], ...]:
+    """The clock history's legend: which readings are in sample and which out of sample."""
+    reconstruction = "reconstruction, calibrated (in sample)" if calibrated else "reconstruction, linear mapping"
+    return (("Bulletin setting", INK), (reconstruction, "#b00020"), ("held out: leave-one-out (out of sample)", "#1c7ed6"))
 
 
 def clock_history(data: ReportData) -> str:
     """The reconstruction year by year (the calibrated clock's reading, else the linear one)
-    against the Bulletin's settings (a step line) and the clock's held-out predictions."""
+    against the Bulletin's settings (a step line) and the clock's held-out predictions. The
+    calibrated reconstruction is in sample (the clock was fitted on every setting, that year's
+    included); only the leave-one-out predictions are out of sample, and the legend says so."""
     calibrated = [(r.year, r.seconds_calibrated) for r in data.reconstruction if r.seconds_calibrated is not None]
     reconstruction = calibrated or [(r.year, r.seconds_linear) for r in data.reconstruction if r.seconds_linear is not None]
     settings = [(c.year, c.bulletin_seconds) for c in data.calibration]
@@ -289,9 +294,9 @@ def clock_history(data: ReportData) -> str:
     for year, seconds in held_out:
         plot.add(
             f'<circle cx="{plot.sx(year):.1f}" cy="{plot.sy(seconds):.1f}" r="4" fill="none" stroke="#1c7ed6" stroke-width="1.5">'
-            f"<title>{year} held out: {seconds} s</title></circle>"
+            f"<title>{year} held out (leave-one-out, out of sample): {seconds} s</title></circle>"
         )
-    for index, (name, colour) in enumerate(CLOCK_SERIES):
+    for index, (name, colour) in enumerate(clock_series(bool(calibrated))):
         y = TOP + 12 + index * 14
         plot.add(f'<rect x="{LEFT - 150}" y="{y - 8}" width="10" height="10" fill="{colour}"/>')
         plot.add(f'<text x="{LEFT - 136}" y="{y + 1}" {FONT}>{escape(name)}</text>')

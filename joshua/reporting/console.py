@@ -196,9 +196,13 @@ def print_simulation(result: SimulationSummary) -> None:
     console.print(Text(f"\nScenario {result.scenario.name}", style="bold") + Text(f": {result.scenario.description}"))
     console.print(Text(f"from the {result.starting_point}", style="dim"), highlight=False)
     console.print(
-        f"\n[bold]{result.seconds} seconds to midnight[/] (band {result.band}); {level} interval "
+        f"\n[bold]{result.seconds} seconds to midnight[/] (band {result.band}, {result.mapping} mapping); {level} interval "
         f"{result.seconds_interval[0]}–{result.seconds_interval[1]} s"
     )
+    beside = f"linear mapping {result.seconds_linear} s"
+    if result.seconds_calibrated is not None:
+        beside = f"calibrated clock {result.seconds_calibrated} s · " + beside
+    console.print(beside + f" (headline: {result.mapping})", highlight=False)
     console.print(
         f"score {result.score:.4f}: mean {result.score_mean:.4f}, SD {result.score_sd:.4f}, {level} interval "
         f"{result.score_interval[0]:.4f}–{result.score_interval[1]:.4f}"
@@ -221,7 +225,7 @@ def print_simulation(result: SimulationSummary) -> None:
 
 def print_backfill(summary: BackfillSummary) -> None:
     """The reconstruction, one line a year, then the peak P(use) year and the expected uses."""
-    table = Table("year", "score", "seconds", "calibrated", "linear", "P(use)", box=None, pad_edge=False)
+    table = Table("year", "score", "seconds", "calibrated (in sample)", "linear", "P(use)", box=None, pad_edge=False)
     for y in summary.years:
         table.add_row(
             str(y.year),
@@ -240,33 +244,35 @@ def print_backfill(summary: BackfillSummary) -> None:
     )
 
 
-def print_calibration(result: Calibration, clock_path: Path) -> None:
-    """The fitted clock, its held-out figures beside the two baselines, and the targets."""
-    from joshua.calibration import TARGET_MAE, TARGET_SPEARMAN
+def print_calibration(result: Calibration, clock_path: Path | None = None) -> None:
+    """The fitted clock and its held-out figures beside the two baselines in one table, the targets."""
+    from joshua.calibration import SPLIT_LAST_FIT_YEAR, TARGET_MAE, TARGET_SPEARMAN
 
     m = result.mapping
     console.print(
         f"seconds = exp({m.intercept:.3f} − {m.slope:.3f} × clock score); clock score = "
-        + " + ".join(f"{w:.3f}·{c.value}" for c, w in m.weights.items() if w > 0),
+        + " + ".join(f"{w:.3f}·{c.value}" for c, w in m.weights.items() if w > 0)
+        + f" ({result.fitted_parameters} fitted parameters, {len(result.points)} settings)",
         markup=False,
         highlight=False,
     )
-    table = Table("", "LOO Spearman", "LOO MAE", "split Spearman", "split MAE", box=None, pad_edge=False)
-    table.add_row(
-        "calibrated clock",
-        f"{result.loo.spearman:.3f}",
-        f"{result.loo.mae:.0f} s",
-        f"{result.time_split.spearman:.3f}",
-        f"{result.time_split.mae:.0f} s",
+    table = Table(
+        "",
+        "LOO Spearman",
+        "LOO MAE",
+        "split Spearman",
+        "split MAE",
+        box=None,
+        pad_edge=False,
+        caption=f"leave-one-out over the settings; time split: fit ≤ {SPLIT_LAST_FIT_YEAR}, predict later",
     )
-    table.add_row(
-        "ridge, five raw indicators",
-        f"{result.ridge_loo.spearman:.3f}",
-        f"{result.ridge_loo.mae:.0f} s",
-        f"{result.ridge_time_split.spearman:.3f}",
-        f"{result.ridge_time_split.mae:.0f} s",
-    )
-    table.add_row("world warheads alone", f"{result.warheads_loo.spearman:.3f}", f"{result.warheads_loo.mae:.0f} s", "-", "-")
+    for name, loo, split in (
+        ("calibrated clock", result.loo, result.time_split),
+        ("ridge, 5 raw indicators", result.ridge_loo, result.ridge_time_split),
+        ("warheads alone", result.warheads_loo, result.warheads_time_split),
+    ):
+        table.add_row(name, f"{loo.spearman:.3f}", f"{loo.mae:.1f} s", f"{split.spearman:.3f}", f"{split.mae:.1f} s")
+    table.add_row("target", f"≥ {TARGET_SPEARMAN:.2f}", f"≤ {TARGET_MAE:.0f} s", "", "")
     console.print(table)
     console.print(
         f"world warheads alone rank the settings in sample with Spearman {result.warheads_spearman:+.3f} "
@@ -278,4 +284,6 @@ def print_calibration(result: Calibration, clock_path: Path) -> None:
         f"targets: LOO Spearman ≥ {TARGET_SPEARMAN:.2f} and MAE ≤ {TARGET_MAE:.0f} s: "
         + ("[green]met[/]: `auto` now uses the calibrated clock" if met else "[yellow]not met[/]: `auto` keeps the linear mapping")
     )
+    if clock_path is None:
+        return
     console.print(f"wrote {clock_path} and the lake table behind the view calibration_loo", markup=False, highlight=False)

@@ -310,7 +310,7 @@ def _stage(run: dict, stage: str) -> StageMetrics:
     )
 
 
-def load_evidence(articles_path: Path, assessment: Assessment) -> dict[str, EvidenceRef]:
+def load_evidence(articles_path: Path | str, assessment: Assessment) -> dict[str, EvidenceRef]:
     """Title, source and link of every article the assessment's factors cite (from a run's file)."""
     cited = {article_id for factor in assessment.factors for article_id in factor.rating.evidence}
     rows = (
@@ -323,7 +323,7 @@ def load_evidence(articles_path: Path, assessment: Assessment) -> dict[str, Evid
     return {row["article_id"]: EvidenceRef(**row) for row in rows.iter_rows(named=True)}
 
 
-def load_considered(articles_path: Path) -> dict[str, int]:
+def load_considered(articles_path: Path | str) -> dict[str, int]:
     """How many evidence articles of a run's file each category has (what the analyzer could weigh)."""
     counts = (
         pl.scan_parquet(articles_path, glob=False)

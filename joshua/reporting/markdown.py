@@ -11,6 +11,7 @@ from joshua.reporting.text import (
     averages,
     bulletin_comparison,
     change_text,
+    clock_caption,
     label,
     notices,
     recommendations,
@@ -102,7 +103,7 @@ def render_markdown(data: ReportData, chart_dir: str | None = None) -> str:
         "",
         *([f"![Risk over time]({chart_dir}/risk_over_time.svg)", ""] if chart_dir else []),
         *(
-            [f"![Reconstruction against the Bulletin's settings]({chart_dir}/clock_history.svg)", ""]
+            [f"![Reconstruction against the Bulletin's settings]({chart_dir}/clock_history.svg)", "", md(clock_caption(data)), ""]
             if chart_dir and (data.reconstruction or data.calibration)
             else []
         ),

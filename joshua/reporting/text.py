@@ -67,7 +67,7 @@ def bulletin_comparison(data: ReportData) -> str:
     a = data.assessment
     parts = [f"JOSHUA reads {a.seconds_to_midnight} s ({'calibrated clock' if a.mapping == 'calibrated' else 'linear mapping'})"]
     if a.seconds_calibrated is not None and a.mapping != "calibrated":
-        parts.append(f"{a.seconds_calibrated} s on the clock calibrated against the Bulletin (not yet the headline: its fit misses the targets)")
+        parts.append(f"{a.seconds_calibrated} s on the clock calibrated against the Bulletin (not this run's headline: its mapping was linear)")
     elif a.seconds_linear is not None and a.mapping == "calibrated":
         parts.append(f"{a.seconds_linear} s on the spec's linear mapping")
     if data.bulletin is None:
@@ -78,6 +78,19 @@ def bulletin_comparison(data: ReportData) -> str:
         + "; ".join(parts)
         + "."
     )
+
+
+def clock_caption(data: ReportData) -> str:
+    """Under the clock history: which of its readings are out of sample, with their error."""
+    text = (
+        "The reconstruction's calibrated seconds are in sample: the clock was fitted on every Bulletin "
+        "setting, that year's included. Only the leave-one-out predictions (circles) are out of sample, "
+        "each made by a clock fitted without that year"
+    )
+    if not data.calibration:
+        return text + "."
+    errors = [abs(c.loo_seconds - c.bulletin_seconds) for c in data.calibration]
+    return text + f": mean absolute error {sum(errors) / len(errors):.1f} s over {len(errors)} settings."
 
 
 def averages(data: ReportData) -> list[tuple[str, str]]:

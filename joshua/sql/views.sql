@@ -69,12 +69,13 @@ CREATE OR REPLACE VIEW notifications AS
 SELECT * EXCLUDE (date) FROM {notifications};
 
 -- Issue 16. The reconstruction 1947 onward: structural assessments, one per year (kept out of
--- `assessments`, whose readers want the daily runs).
+-- `assessments`, whose readers want the daily runs). Its seconds_calibrated are in sample (the
+-- clock was fitted on every Bulletin setting); calibration_loo.loo_seconds are the out-of-sample ones.
 CREATE OR REPLACE VIEW reconstruction AS
 SELECT * EXCLUDE (date) FROM {assessments}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed') AND analyzer = 'structural';
 
--- The clock's calibration: each Bulletin setting, its leave-one-out and in-sample predictions.
+-- The clock's calibration: each Bulletin setting, its leave-one-out (out-of-sample) and in-sample predictions.
 CREATE OR REPLACE VIEW calibration_loo AS
 SELECT year, bulletin_seconds, loo_seconds, fitted_seconds, announced, as_of, clock_score, fitted_on
 FROM {calibration};

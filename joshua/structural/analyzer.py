@@ -23,14 +23,14 @@ Indicators as of a date D (Y = the latest year whose row is known, i.e. 31 Decem
 
 decay(age, τ) = exp(−age / τ), age in years. Each category (pressure(x, k) = 1 − exp(−k·x)):
 
-    nuclear_arsenal             0.25·size + 0.25·clip(0.5 + 5·growth) + 0.5·clip((armed − 1) / 8)
+    nuclear_arsenal             0.25·size + 0.25·clip(0.5 + 5·growth) + 0.5·clip((armed − 1 + new_states) / 8)
                                 size = ln(1 + inventory) / ln(1 + 100 000)
     doctrine_posture            0.2·pressure(tests_3y, 1/50) + 0.4·pressure(posture, 3)
                                 + 0.4·pressure(new_states, 1)
     regional_conflict           pressure(confrontation, 3)
     leadership_rhetoric         pressure(confrontation + posture, 2)
     technical_incident          0.3·size + 0.7·pressure(false_alarm + nuclear_safety, 3)
-    communication_arms_control  0.3·exp(−treaties / 4) + 0.7·clip(0.5 + 0.25·(losses − gains))
+    communication_arms_control  0.3·exp(−treaties / 4) + 0.7·(0.5 + 0.5·tanh(0.5·(losses − gains)))
 
 emerging_technology and economic have no yearly indicator in the record: they are not rated, and
 the risk engine re-normalises the weights over the six rated categories.
@@ -47,12 +47,18 @@ the missing-treaty term by e. The number of armed states outweighs size within n
 likelihood than how many warheads each holds, which mostly sets the consequences. Arms control is
 read mostly as momentum, recent gains against recent losses, because a regime is judged by where
 it is going (a signed treaty is news for years; a count of fifteen old ones is not); a net of two
-recent losses saturates it (scale 0.25). These two weightings and the momentum form were chosen
-after a first version (size-led arsenal, treaty-count-led arms control, severity squared) was
-compared with the Bulletin's settings, and the geometric severity after checking that a squared
-one let the ongoing Russia–Ukraine war outweigh the Cuban crisis in P(use): see the README's
-calibration section. All ratings are monotone: more warheads, fewer treaties, more or fresher
-crises never lower a rating.
+recent losses nearly saturates it (tanh(1) = 0.76 of the way; the slope at zero, 0.25 a unit, is
+the first version's, whose hard clip at a net of two made every further recent gain or loss count
+for nothing: 1972, 1990, 1991, 1995 and 1998 all sat at the clip and read alike). A fresh first test
+counts as one more armed state within nuclear_arsenal, fading like new_states: the yearly count of
+armed states is known only from the year's end, a test the day it happens, and a new nuclear state
+raises the chance of use most while its forces and doctrine are new. The two weightings and the
+momentum form were chosen after a first version (size-led arsenal, treaty-count-led arms control,
+severity squared) was compared with the Bulletin's settings, the geometric severity after checking
+that a squared one let the ongoing Russia–Ukraine war outweigh the Cuban crisis in P(use), and the
+smooth momentum and first tests within the arsenal after a second comparison (README, calibration
+section: what each change did, held out). All ratings are monotone: more warheads, fewer treaties,
+more or fresher crises, a new nuclear state never lower a rating.
 """
 
 from __future__ import annotations
@@ -163,7 +169,9 @@ def category_values(ind: Indicators) -> dict[Category, float]:
     size = _clip(math.log1p(max(0.0, ind.inventory)) / math.log1p(SIZE_CEILING))
     return {
         Category.NUCLEAR_ARSENAL: _clip(
-            0.25 * size + 0.25 * _clip(0.5 + GROWTH_SCALE * ind.growth) + 0.5 * _clip((ind.armed - 1) / 8)
+            0.25 * size
+            + 0.25 * _clip(0.5 + GROWTH_SCALE * ind.growth)
+            + 0.5 * _clip((ind.armed - 1 + ind.new_states) / 8)
         ),
         Category.DOCTRINE_POSTURE: _clip(
             0.2 * _pressure(ind.tests_3y, 1 / TEST_SCALE)
@@ -175,14 +183,17 @@ def category_values(ind: Indicators) -> dict[Category, float]:
         Category.TECHNICAL_INCIDENT: _clip(0.3 * size + 0.7 * _pressure(ind.false_alarm + ind.nuclear_safety, 3)),
         Category.COMMUNICATION_ARMS_CONTROL: _clip(
             0.3 * math.exp(-max(0.0, ind.treaties) / TREATY_SCALE)
-            + 0.7 * _clip(0.5 + MOMENTUM_SCALE * (ind.losses - ind.gains))
+            + 0.7 * (0.5 + 0.5 * math.tanh(2 * MOMENTUM_SCALE * (ind.losses - ind.gains)))
         ),
     }
 
 
 def _reasoning(category: Category, ind: Indicators) -> str:
     parts = {
-        Category.NUCLEAR_ARSENAL: f"{ind.inventory:,.0f} warheads, stockpiles {ind.growth:+.1%} a year, {ind.armed} armed states",
+        Category.NUCLEAR_ARSENAL: (
+            f"{ind.inventory:,.0f} warheads, stockpiles {ind.growth:+.1%} a year, {ind.armed} armed states, "
+            f"new nuclear states {ind.new_states:.2f}"
+        ),
         Category.DOCTRINE_POSTURE: f"{ind.tests_3y:.0f} tests in three years, posture events {ind.posture:.2f}, new nuclear states {ind.new_states:.2f}",
         Category.REGIONAL_CONFLICT: f"decayed confrontation severity {ind.confrontation:.2f}",
         Category.LEADERSHIP_RHETORIC: f"decayed confrontation and posture severity {ind.confrontation + ind.posture:.2f}",

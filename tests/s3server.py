@@ -1,0 +1,128 @@
+"""A real S3-compatible server on 127.0.0.1 for tests: moto in server mode, in its own process.
+
+`s3_server` (session) starts it on a free port and stops it by its pid; `s3_bucket` (per test)
+creates a fresh bucket and gives its `s3://` URL and the environment a JOSHUA process needs to use
+it (credentials, endpoint, region; instance metadata lookups off, so nothing leaves 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+# Distinctive values, so a test can search the lake, logs and reports for them.
+ACCESS_KEY_ID = "AKIAJOSHUATESTKEY01"
+SECRET_ACCESS_KEY = "joshua-test-secret-9f3c1e7a5b"
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """A running moto server: its endpoint and the environment that reaches it."""
+
+    endpoint: str
+    pid: int
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """A fresh bucket on the test server: `url` is a data directory below it."""
+
+    server: S3Server
+    bucket: str
+    url: str
+    env: dict[str, str]
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(endpoint: str) -> dict[str, str]:
+    """The standard AWS environment a client of the test server needs."""
+    return {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",  # without credentials botocore would ask 169.254.169.254
+    }
+
+
+def start_moto(port: int, timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
+    """Start `moto.server` on 127.0.0.1:port and wait until it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    os.kill(process.pid, signal.SIGTERM)
+    raise RuntimeError(f"moto server did not answer on port {port} within {timeout_s} s")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A moto S3 server on a free 127.0.0.1 port for the whole session, stopped by its pid."""
+    port = free_port()
+    process = start_moto(port)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        yield S3Server(endpoint=endpoint, pid=process.pid, env=server_env(endpoint))
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def create_bucket(server: S3Server, name: str) -> None:
+    """Create a bucket on the server (boto3 from s3fs's own dependencies, credentials passed explicitly)."""
+    import boto3
+
+    env = server.env
+    client = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+    client.create_bucket(Bucket=name)
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
+    """A fresh bucket; this process's environment points at the server (and fsspec forgets earlier clients)."""
+    from joshua.storage import s3_filesystem_class
+
+    name = f"joshua-{uuid.uuid4().hex[:12]}"
+    create_bucket(s3_server, name)
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    s3_filesystem_class().clear_instance_cache()
+    yield S3Bucket(server=s3_server, bucket=name, url=f"s3://{name}/joshua", env=dict(s3_server.env))
+    s3_filesystem_class().clear_instance_cache()
