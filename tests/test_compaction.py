@@ -251,3 +251,13 @@ def test_db_compact_command(tmp_path, lake):
     assert snapshot(lake) == before and (data_dir / "joshua.duckdb").exists()
     assert CliRunner().invoke(app, ["db", "compact", "--data-dir", str(data_dir), "--table", "calibration"]).exit_code == 2
     assert CliRunner().invoke(app, ["db", "compact", "--data-dir", str(data_dir), "--before", "soon"]).exit_code == 2
+
+
+def test_an_object_store_lake_is_refused_not_half_compacted():
+    from joshua.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="object-store lake"):
+        compact_lake("s3://bucket/joshua/lake", later())
+    assert sweep_compactions("s3://bucket/joshua/lake", later()) == []
+    with pytest.raises(ConfigError, match="not compactable"):
+        compact_lake(Path("lake"), later(), tables=["calibration"])
