@@ -45,6 +45,15 @@ LEFT JOIN compaction_cover AS c
 WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}') THEN parse_filename(t.filename) = c.compact_file
            ELSE c.run_id IS NULL END
 )"""
+# Each run's latest `runs` row, from its own file or a committed compaction's: once a run is
+# compacted, a rerun's new row sits beside the compacted one (without compaction a rerun replaces
+# the run's one file, so the window, which every view's visibility test pays for, is skipped).
+COMPACTED_RUNS_SQL = """(
+SELECT * EXCLUDE (filename) FROM {files}
+WHERE NOT starts_with(parse_filename(filename), '{prefix}')
+   OR parse_filename(filename) IN (SELECT compact_file FROM compactions WHERE table_name = 'runs')
+QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY ended_at DESC NULLS LAST) = 1
+)"""
 VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
 HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
 # The reference CSVs that history.sql reads, by the placeholder it names them with.
@@ -90,10 +99,12 @@ def _files(lake: Location, table: str, has_data: bool) -> str:
 def _relation(lake: Location, table: str, has_data: bool, compacted: bool) -> str:
     """A table's rows as the compaction log lets them through (`runs` and the log itself: every file's)."""
     files = _files(lake, table, has_data)
-    if table not in COMPACTABLE or table == "runs":
+    if table not in COMPACTABLE:
         return files
     if not compacted:  # no compaction has committed: every run file counts, no compact file does
         return f"(SELECT * EXCLUDE (filename) FROM {files} WHERE NOT starts_with(parse_filename(filename), '{COMPACT_PREFIX}'))"
+    if table == "runs":
+        return COMPACTED_RUNS_SQL.format(files=files, prefix=COMPACT_PREFIX)
     return COMPACTED_ROWS_SQL.format(files=files, table=table, prefix=COMPACT_PREFIX)
 
 

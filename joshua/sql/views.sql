@@ -7,12 +7,9 @@ CREATE OR REPLACE VIEW compactions AS
 SELECT * EXCLUDE (date, filename) FROM {compactions};
 
 -- Each run's latest `runs` row (a rerun's replaces the one before), from the run's own file or a
--- committed compaction's.
+-- committed compaction's (the relation applies the compaction log).
 CREATE OR REPLACE VIEW runs AS
-SELECT * EXCLUDE (date, filename) FROM {runs}
-WHERE NOT starts_with(parse_filename(filename), 'compact-')
-   OR parse_filename(filename) IN (SELECT compact_file FROM compactions WHERE table_name = 'runs')
-QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY ended_at DESC NULLS LAST) = 1;
+SELECT * EXCLUDE (date) FROM {runs};
 
 -- Which compact file stands for a run in a partition group (the partition without its date, whose
 -- directory is a file's grandparent): the latest committed compaction covering the run at its
