@@ -4,7 +4,7 @@
 
 Builds, in a temporary directory, a lake of `years` of daily assessments (eight factors each) and
 `articles` articles, then times, through the DuckDB catalog file, the queries behind
-`joshua history`, a one-year period, the top-N factors and the 30-day rolling average (P50/P95 over
+`joshua history` (as it was, then as it is), a one-year period, the top-N factors and the 30-day rolling average (P50/P95 over
 `repeat` runs each, results fetched as NumPy arrays so Python object conversion is not counted), and
 the time to build the full HTML report of the latest assessment.
 """
@@ -35,6 +35,27 @@ from schemas.tables import TABLES  # noqa: E402
 from tests.lake_factory import write_lake  # noqa: E402
 
 RUN = "20260101T000000Z-abcdef"
+# `joshua history` before it listed a top-N: the change column windowed every assessment first.
+OLD_HISTORY_SQL = """
+WITH page AS (
+    SELECT
+        assessed_at, assessment_id, seconds_to_midnight, trend, confidence, band,
+        seconds_to_midnight - lag(seconds_to_midnight) OVER (ORDER BY assessed_at) AS change
+    FROM assessments
+    QUALIFY assessed_at >= $start AND assessed_at <= $end
+    ORDER BY assessed_at DESC
+    LIMIT $count
+),
+top AS (
+    SELECT assessment_id, arg_max(category, contribution) AS top_factor
+    FROM risk_factors
+    WHERE assessment_id IN (SELECT assessment_id FROM page)
+    GROUP BY assessment_id
+)
+SELECT p.assessed_at, p.assessment_id, p.seconds_to_midnight, p.change, p.trend, p.confidence, p.band, t.top_factor
+FROM page AS p LEFT JOIN top AS t USING (assessment_id)
+ORDER BY p.assessed_at DESC
+"""
 
 
 def build(lake: Path, years: int, articles: int) -> str:
@@ -53,6 +74,7 @@ def build(lake: Path, years: int, articles: int) -> str:
         ci_low=pl.col("score") - 0.03, ci_high=pl.col("score") + 0.03, adjusted_score=pl.col("score"),
         p_nuclear_use_365d=pl.lit(0.006), p_use_ci_low=pl.lit(0.005), p_use_ci_high=pl.lit(0.007),
         change_points=pl.lit(0, pl.Int32), executive_summary=pl.lit("synthetic"), data_label=pl.lit("synthetic"),
+        mapping=pl.lit("linear"),
     ).with_columns(pl.col(c).cast(TABLES["assessments"][c]) for c in ("ci_seconds_low", "ci_seconds_high"))
     write_parquet_atomic(assessments, table_path(lake, "assessments", RUN))
     words = np.array(["missile", "treaty", "warhead", "talks", "strike", "reactor", "sanctions", "drill", "alert"])
@@ -97,8 +119,10 @@ def main() -> None:
         print(f"built {args.years * 365} assessments and {args.articles:,} articles in {time.perf_counter() - started:.1f} s")
         catalog = build_catalog(lake, Path(scratch) / "joshua.duckdb")
         now = datetime(2026, 11, 28, tzinfo=UTC)
+        page = {"start": datetime(1900, 1, 1, tzinfo=UTC), "end": now, "count": 10}
         queries = {
-            "history (last 10)": (HISTORY_SQL, {"start": datetime(1900, 1, 1, tzinfo=UTC), "end": now, "count": 10}),
+            "history, old SQL": (OLD_HISTORY_SQL, page),
+            "history (last 10)": (HISTORY_SQL, page),
             "period (one year)": ("FROM assessments_between('2025-11-27', '2026-11-27')", {}),
             "top-N factors": (f"FROM top_factors('{latest}', 10)", {}),
             "rolling 30 days": ("FROM rolling_30d", {}),

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from joshua.errors import ConfigError
-from joshua.lake import conform, publish, table_path, write_parquet_atomic
+from joshua.lake import commit_lock, conform, publish, table_path, write_parquet_atomic
 from joshua.risk.assess import History, build_assessment
 from joshua.risk.clock import CalibratedClock
 from joshua.settings import RiskSettings, RunPaths
@@ -110,7 +110,8 @@ def store_year(assessment: Assessment, paths: RunPaths, started_at: datetime, en
     record = pl.DataFrame([row]).with_columns(
         [pl.lit(None, dtype).alias(name) for name, dtype in TABLES["runs"].items() if name not in row]
     )
-    write_parquet_atomic(conform(record, "runs"), table_path(paths.lake, "runs", assessment.run_id))
+    with commit_lock(paths.lake):  # the lake's writes take turns with compaction
+        write_parquet_atomic(conform(record, "runs"), table_path(paths.lake, "runs", assessment.run_id))
 
 
 def year_summary(assessment: Assessment) -> YearSummary:

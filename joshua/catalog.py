@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from joshua import storage
+from joshua.compaction import COMPACT_PREFIX, COMPACTABLE
 from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from joshua.settings import RunPaths
@@ -33,6 +34,26 @@ CATALOG_STORAGE_VERSION = "v1.2.0"
 # refuses to mix two versions of it, and the views are bound again from a fresh listing.
 BIND_ATTEMPTS = 3
 SQL_DIR = Path(__file__).parent / "sql"
+# A compactable table's visible rows once a compaction has committed (joshua/compaction.py): a run
+# file's rows unless a committed compaction covers that run in that partition at its current
+# version, a compact file's rows of the runs it is the latest committed cover of. A file's
+# grandparent directory is its table (and source) without the date: one file per run there.
+COMPACTED_ROWS_SQL = """(
+SELECT t.* EXCLUDE (filename) FROM {files} AS t
+LEFT JOIN compaction_cover AS c
+    ON c.table_name = '{table}' AND c.directory = parse_dirpath(parse_dirpath(t.filename)) AND c.run_id = t.run_id
+WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}') THEN parse_filename(t.filename) = c.compact_file
+           ELSE c.run_id IS NULL END
+)"""
+# Each run's latest `runs` row, from its own file or a committed compaction's: once a run is
+# compacted, a rerun's new row sits beside the compacted one (without compaction a rerun replaces
+# the run's one file, so the window, which every view's visibility test pays for, is skipped).
+COMPACTED_RUNS_SQL = """(
+SELECT * EXCLUDE (filename) FROM {files}
+WHERE NOT starts_with(parse_filename(filename), '{prefix}')
+   OR parse_filename(filename) IN (SELECT compact_file FROM compactions WHERE table_name = 'runs')
+QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY ended_at DESC NULLS LAST) = 1
+)"""
 VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
 HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
 # The reference CSVs that history.sql reads, by the placeholder it names them with.
@@ -64,15 +85,27 @@ def duckdb_type(dtype: pl.DataType) -> str:
 def _empty_relation(table: str) -> str:
     """A typed relation with no rows, for a table that has no files yet (typed from its contract)."""
     typed = ", ".join(f'CAST(NULL AS {duckdb_type(dtype)}) AS "{name}"' for name, dtype in TABLES[table].items())
-    return f"(SELECT {typed}, CAST(NULL AS DATE) AS date WHERE false)"
+    return f"(SELECT {typed}, CAST(NULL AS DATE) AS date, CAST(NULL AS VARCHAR) AS filename WHERE false)"
 
 
-def _relation(lake: Location, table: str, has_data: bool) -> str:
-    """The SQL relation that reads a table's Parquet files."""
+def _files(lake: Location, table: str, has_data: bool) -> str:
+    """The SQL relation that reads a table's Parquet files, each row with its file's path (`filename`)."""
     if not has_data:
         return _empty_relation(table)
     pattern = table_glob(lake, table).replace("'", "''")
-    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true, filename = true)"
+
+
+def _relation(lake: Location, table: str, has_data: bool, compacted: bool) -> str:
+    """A table's rows as the compaction log lets them through (`runs` and the log itself: every file's)."""
+    files = _files(lake, table, has_data)
+    if table not in COMPACTABLE:
+        return files
+    if not compacted:  # no compaction has committed: every run file counts, no compact file does
+        return f"(SELECT * EXCLUDE (filename) FROM {files} WHERE NOT starts_with(parse_filename(filename), '{COMPACT_PREFIX}'))"
+    if table == "runs":
+        return COMPACTED_RUNS_SQL.format(files=files, prefix=COMPACT_PREFIX)
+    return COMPACTED_ROWS_SQL.format(files=files, table=table, prefix=COMPACT_PREFIX)
 
 
 def history_sql() -> str:
@@ -103,10 +136,11 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset[str] | None) -> None:
-    wanted = set(TABLES) if only is None else {"runs", *only}
+    wanted = set(TABLES) if only is None else {"runs", "compactions", *only}
     present = tables_with_files(lake, wanted)
-    relations = {table: _relation(lake, table, table in present) for table in TABLES}
-    con.execute(VIEWS_SQL.format(**relations))
+    compacted = "compactions" in present
+    relations = {table: _relation(lake, table, table in present, compacted) for table in TABLES}
+    con.execute(VIEWS_SQL.format(**relations, lake=str(lake).rstrip("/").replace("'", "''")))
     if only is None:
         con.execute(history_sql())
 

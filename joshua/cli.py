@@ -281,10 +281,44 @@ def db_sweep(data_dir: DataDir = None) -> None:
 
     from joshua.lake import sweep_staging, sweep_uncommitted
 
+    from joshua.compaction import sweep_compactions
+
     paths, now = _settings(data_dir).paths, datetime.now(UTC)
     staged = sweep_staging(paths.staging, now)
     published = sweep_uncommitted(paths.lake, now)
-    console.print(f"removed {len(published)} lake file(s) and {len(staged)} staging dir(s) of runs that never committed")
+    compacted = sweep_compactions(paths.lake, now)
+    console.print(
+        f"removed {len(published)} lake file(s) and {len(staged)} staging dir(s) of runs that never committed, "
+        f"{len(compacted)} file(s) a compaction replaced or never committed"
+    )
+
+
+@db_app.command("compact")
+def db_compact(
+    table: Annotated[str | None, typer.Option(help="Compact only this table (default: every table of runs' files).")] = None,
+    before: Annotated[
+        str | None, typer.Option(help="Compact only partitions dated before this day, YYYY-MM-DD (default: today, UTC).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Merge each partition's small files of committed runs into one (safe while runs write), then rebuild the catalog."""
+    from datetime import UTC, date, datetime
+
+    from joshua.catalog import build_catalog
+    from joshua.compaction import COMPACTABLE, compact_lake
+
+    if table is not None and table not in COMPACTABLE:
+        raise ConfigError(f"--table {table!r} is not compactable; one of: {', '.join(COMPACTABLE)}")
+    try:
+        until = date.fromisoformat(before) if before else None
+    except ValueError:
+        raise ConfigError(f"--before {before!r} is not a date (YYYY-MM-DD)") from None
+    paths, now = _settings(data_dir).paths, datetime.now(UTC)
+    report = compact_lake(paths.lake, now, [table] if table else None, until or now.date())
+    build_catalog(paths.lake, paths.catalog)
+    console.print(
+        f"compacted {report.partitions} partition(s): {report.files_replaced} file(s) merged into {report.partitions}"
+    )
 
 
 @db_app.command("rebuild")

@@ -11,13 +11,20 @@ import duckdb
 
 from joshua.errors import ConfigError
 
+# The page is the newest `count` assessments up to `end`, plus the one before them for the oldest
+# one's change: a top-N, so a long history is never windowed whole.
 HISTORY_SQL = """
-WITH page AS (
-    SELECT
-        assessed_at, assessment_id, seconds_to_midnight, trend, confidence, band,
-        seconds_to_midnight - lag(seconds_to_midnight) OVER (ORDER BY assessed_at) AS change
+WITH recent AS (
+    SELECT assessed_at, assessment_id, seconds_to_midnight, trend, confidence, band
     FROM assessments
-    QUALIFY assessed_at >= $start AND assessed_at <= $end
+    WHERE assessed_at <= $end
+    ORDER BY assessed_at DESC
+    LIMIT $count + 1
+),
+page AS (
+    SELECT *, seconds_to_midnight - lag(seconds_to_midnight) OVER (ORDER BY assessed_at) AS change
+    FROM recent
+    QUALIFY assessed_at >= $start
     ORDER BY assessed_at DESC
     LIMIT $count
 ),

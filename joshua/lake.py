@@ -13,6 +13,14 @@ A run that fails removes what it had published before writing its `failed` row. 
 wrote a `runs` row at all (killed, or its machine lost) leaves files that `sweep_uncommitted`
 removes once they are older than any run can last (`STALE_AFTER`): staging directories at the start
 of every run, files in the lake with `joshua db sweep` or the weekly maintenance flow.
+
+Compaction (joshua/compaction.py) merges a month of a table's run files (per source for the tables
+partitioned by source) into `date=YYYY-MM/compact-<id>.parquet` and commits by writing one file to
+the `compactions` log, never by renaming a directory, so the protocol suits an object store. The
+views show each committed row from exactly one file: a run file unless a committed compaction
+covers its run at the run's current version (its `runs` row's `ended_at`), else the latest such
+compaction's file. Publishing takes the commit turn (`commit_lock`) that a compaction holds, so a
+rerun never replaces a file a compaction is reading; its new `runs` row uncovers it at its commit.
 """
 
 from __future__ import annotations
@@ -106,20 +114,24 @@ def relative_parts(root: Location, path: Location) -> tuple[str, ...]:
 
 
 def publish(staging: Path, lake: Location, run_id: str) -> list[Location]:
-    """Move a run's staged files into the lake, replacing any earlier files of the same run id."""
+    """Move a run's staged files into the lake, replacing any earlier files of the same run id.
+
+    Under the commit turn, so a rerun never replaces a file that a compaction is reading.
+    """
     if isinstance(lake, str):
         return _upload(staging, lake, run_id)
     staged = sorted(run_files(staging, run_id))
     targets = {lake / path.relative_to(staging) for path in staged}
-    for stale in run_files(lake, run_id):
-        if stale not in targets:
-            stale.unlink()
     published = []
-    for path in staged:
-        target = lake / path.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        published.append(target)
+    with commit_lock(lake):
+        for stale in run_files(lake, run_id):
+            if stale not in targets:
+                stale.unlink()
+        for path in staged:
+            target = lake / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            published.append(target)
     discard(staging)
     return published
 
@@ -166,12 +178,13 @@ def discard(staging: Path) -> None:
 
 def unpublish(lake: Location, run_id: str) -> list[Location]:
     """Remove every file a run has in the lake except its `runs` row (a failing run's own clean-up)."""
-    removed = [path for path in run_files(lake, run_id) if relative_parts(lake, path)[0] != "runs"]
-    if isinstance(lake, str):
-        storage.remove(str(path) for path in removed)
-    for path in removed:
-        if isinstance(path, Path):
-            path.unlink(missing_ok=True)
+    with commit_lock(lake):
+        removed = [path for path in run_files(lake, run_id) if relative_parts(lake, path)[0] != "runs"]
+        if isinstance(lake, str):
+            storage.remove(str(path) for path in removed)
+        for path in removed:
+            if isinstance(path, Path):
+                path.unlink(missing_ok=True)
     return removed
 
 

@@ -284,6 +284,7 @@ def record_deliveries(run: RunContext, deliveries: Sequence[Delivery], sent_at: 
         schema=TABLES["notifications"],
     )
     first = not has_files(run.paths.lake, "notifications")
-    write_parquet_atomic(frame, table_path(run.paths.lake, "notifications", run.run_id))
+    with commit_lock(run.paths.lake):  # a compaction removes the day directories it empties
+        write_parquet_atomic(frame, table_path(run.paths.lake, "notifications", run.run_id))
     if first:
         build_catalog(run.paths.lake, run.paths.catalog)

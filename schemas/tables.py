@@ -252,6 +252,22 @@ CALIBRATION = pl.Schema(
     }
 )
 
+# The compaction log (joshua/compaction.py): one file per compaction, its commit point. One row per
+# run it covers in a partition, or per replaced file that held no visible rows (run_id null).
+COMPACTIONS = pl.Schema(
+    {
+        "compaction_id": pl.String,
+        "table_name": pl.String,
+        "partition": pl.String,
+        "compact_file": pl.String,
+        "run_id": pl.String,
+        "run_ended_at": UTC_TS,
+        "run_committed_at": pl.Float64,
+        "source_file": pl.String,
+        "committed_at": UTC_TS,
+    }
+)
+
 TABLES: dict[str, pl.Schema] = {
     "sources": SOURCES,
     "raw_items": RAW_ITEMS,
@@ -263,4 +279,5 @@ TABLES: dict[str, pl.Schema] = {
     "notifications": NOTIFICATIONS,
     "runs": RUNS,
     "calibration": CALIBRATION,
+    "compactions": COMPACTIONS,
 }

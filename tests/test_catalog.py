@@ -91,5 +91,5 @@ def test_empty_views_have_the_types_duckdb_reads_from_the_tables_parquet():
     con = duckdb.connect()
     for table, schema in TABLES.items():
         frame = pl.DataFrame(schema=schema)  # noqa: F841 (read by DuckDB's replacement scan)
-        expected = con.execute("DESCRIBE SELECT *, CAST(NULL AS DATE) AS date FROM frame").fetchall()
+        expected = con.execute("DESCRIBE SELECT *, CAST(NULL AS DATE) AS date, CAST(NULL AS VARCHAR) AS filename FROM frame").fetchall()
         assert con.execute(f"DESCRIBE SELECT * FROM {_empty_relation(table)}").fetchall() == expected, table

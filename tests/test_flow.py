@@ -256,7 +256,7 @@ def test_secrets_come_from_prefect_secret_blocks(data_dir, monkeypatch):
         slack.close()
 
 
-def test_maintenance_sweeps_runs_that_died_and_rebuilds_the_catalog(data_dir):
+def test_maintenance_sweeps_runs_that_died_compacts_and_rebuilds_the_catalog(data_dir):
     import os
 
     from flows.maintenance import maintain_lake
@@ -270,8 +270,16 @@ def test_maintenance_sweeps_runs_that_died_and_rebuilds_the_catalog(data_dir):
     stale = orphan.stat().st_mtime - STALE_AFTER.total_seconds() - 60
     for path in (orphan, staged, *staged.parents[:4]):
         os.utime(path, (stale, stale))
+    old_runs = ["20261101T060000Z-aaaaaa", "20261102T060000Z-bbbbbb"]  # committed days ago: compacted
+    for run_id in old_runs:
+        write_parquet_atomic(full("articles", [{"run_id": run_id, "article_id": run_id}]), table_path(data_dir / "lake", "articles", run_id))
+        write_parquet_atomic(full("runs", [{"run_id": run_id, "status": "completed"}]), table_path(data_dir / "lake", "runs", run_id))
     (data_dir / "joshua.duckdb").unlink()
     assert maintain_lake(str(data_dir)) == 2
     assert not orphan.exists() and not (data_dir / "staging" / dead).exists()
+    assert [path.name[:8] for path in (data_dir / "lake" / "articles" / "date=2026-11").iterdir()] == ["compact-"]
     with duckdb.connect(str(data_dir / "joshua.duckdb"), read_only=True) as con:
         assert con.execute("SELECT run_id FROM assessments").fetchall() == [(summary.run_id,)]
+        assert con.execute("SELECT article_id FROM articles WHERE run_id IN ? ORDER BY 1", [old_runs]).fetchall() == [
+            (run_id,) for run_id in old_runs
+        ]

@@ -206,6 +206,17 @@ def test_considered_counts_evidence_articles_per_category(tmp_path):
     assert load_considered(path) == {"economic": 2, "regional_conflict": 1}
 
 
+def test_a_long_category_heatmap_is_drawn_as_weekly_means():
+    from joshua.reporting.charts import category_heatmap
+
+    data = report_data()
+    start = data.assessment.assessed_at - timedelta(days=365)
+    values = {category.value: 0.5 for category in Category}
+    history = [HistoryPoint(assessed_at=start + timedelta(days=n), seconds=600, categories=values) for n in range(365)]
+    svg = category_heatmap(data.model_copy(update={"history": history}))  # 2,920 points: more than MAX_POINTS
+    assert 50 * len(Category) <= svg.count("<rect") <= 60 * len(Category) + 1
+
+
 def test_the_clock_history_says_which_readings_are_in_sample_and_which_out_of_sample():
     from joshua.reporting.charts import all_charts
     from joshua.reporting.data import CalibrationRow, YearReading

@@ -237,7 +237,7 @@ def category_heatmap(data: ReportData) -> str:
             for category, value in p.categories.items()
         ],
         schema={"date": pl.Datetime("us", "UTC"), "category": pl.String, "value": pl.Float64},
-    ).pipe(_weekly, ["value"], by=["category"])
+    ).pipe(_weekly, ["value"], by=["category"]).select("date", "category", "value")  # weekly means put `category` first
     dates = sorted(set(frame["date"]))
     categories = sorted(set(frame["category"]))
     plot = Plot("Categories over time", (0.0, float(WIDTH)), (0.0, 1.0))  # x in pixels: one column a date

@@ -1,0 +1,206 @@
+"""A year of runs in one lake: one more assessment and the history queries, at 10 runs and at a year, before and after compaction.
+
+    .venv/bin/python benchmarks/year_of_runs.py [--days 365] [--assessments 3] [--repeat 100]
+
+First one real collection run and one real assessment (the flows, in this process, against a
+temporary Prefect server) write a template lake from the bundled sample. From their files the
+benchmark writes, through the lake's own `table_path`/`write_parquet_atomic` and with a `runs` row
+per run written last, the shipped schedules' runs: an hourly collection (raw items of nine sources,
+signals, ~200 articles, sources) and a daily assessment (the same plus assessments, risk factors,
+alerts) for `--days` days up to yesterday, each run with its own id, timestamps and article ids.
+A lake of the last 10 of those runs is the baseline.
+
+On the 10-run lake, the year lake, and the year lake after `compact_lake` (what `joshua db compact`
+and the weekly maintenance flow do), it prints: the wall time of one more real assessment (the
+assessment flow, median of `--assessments`), the history queries' P50/P95 through the catalog file,
+the lake's file count, and the compaction's wall time; then the ratios year / 10 runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from concurrent.futures import ThreadPoolExecutor
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from joshua.catalog import build_catalog  # noqa: E402
+from joshua.compaction import compact_lake  # noqa: E402
+from joshua.history import HISTORY_SQL  # noqa: E402
+from joshua.lake import new_run_id, table_path, write_parquet_atomic  # noqa: E402
+
+COLLECTION_HOURS = range(24)
+ASSESSMENT_AT = timedelta(hours=6, minutes=30)
+# Each history query runs `--repeat` times, or fewer once this long has passed (at least MIN_SAMPLES).
+QUERY_BUDGET_S, MIN_SAMPLES = 20.0, 5
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    """One file a real run wrote: its table, its partitions other than date, its rows."""
+
+    table: str
+    partitions: dict[str, str]
+    frame: pl.DataFrame
+
+
+def template_files(lake: Path, run_id: str) -> list[TemplateFile]:
+    """The files one real run wrote, `runs` last (the commit point)."""
+    found = []
+    for path in sorted(lake.rglob(f"{run_id}.parquet")):
+        parts = path.relative_to(lake).parts
+        partitions = dict(part.split("=", 1) for part in parts[1:-2])
+        found.append(TemplateFile(parts[0], partitions, pl.read_parquet(path, glob=False)))
+    return sorted(found, key=lambda f: f.table == "runs")
+
+
+def write_run(lake: Path, files: list[TemplateFile], started_at: datetime) -> str:
+    """Write one synthetic run in the real layout, from a real run's files; returns its id."""
+    run_id = new_run_id(started_at)
+    tag = run_id[-6:] + run_id[:15]
+    for template in files:
+        frame = template.frame.with_columns(run_id=pl.lit(run_id))
+        if "article_id" in frame.columns and template.table == "articles":
+            frame = frame.with_columns(article_id=pl.col("article_id") + tag)
+        if "assessment_id" in frame.columns:
+            frame = frame.with_columns(assessment_id=pl.lit(f"a-{run_id}"))
+        if template.table == "assessments":
+            frame = frame.with_columns(assessed_at=pl.lit(started_at), as_of=pl.lit(started_at))
+        if template.table == "runs":
+            frame = frame.with_columns(started_at=pl.lit(started_at), ended_at=pl.lit(started_at + timedelta(seconds=4)))
+        write_parquet_atomic(frame, table_path(lake, template.table, run_id, **template.partitions))
+    return run_id
+
+
+def schedule(days: int, today: date) -> list[tuple[datetime, str]]:
+    """(start, kind) of every scheduled run over `days` days up to yesterday, in order."""
+    first = datetime.combine(today - timedelta(days=days), datetime.min.time(), UTC)
+    runs = []
+    for day in range(days):
+        midnight = first + timedelta(days=day)
+        runs += [(midnight + timedelta(hours=hour), "collection") for hour in COLLECTION_HOURS]
+        runs.append((midnight + ASSESSMENT_AT, "assessment"))
+    return sorted(runs)
+
+
+def file_count(lake: Path) -> int:
+    return sum(1 for _ in lake.rglob("*.parquet"))
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
+
+
+def history_queries(lake: Path, catalog: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    """P50/P95 milliseconds of the history queries through the catalog file."""
+    build_catalog(lake, catalog)
+    now = datetime.now(UTC)
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        con.execute("SET parquet_metadata_cache = true")
+        latest = con.execute("SELECT assessment_id FROM latest_assessment").fetchone()[0]
+        queries = {
+            "history (last 10)": (HISTORY_SQL, {"start": datetime(1900, 1, 1, tzinfo=UTC), "end": now, "count": 10}),
+            "period (one year)": (f"FROM assessments_between('{(now - timedelta(days=365)).date()}', '{now.date()}')", {}),
+            "top-N factors": (f"FROM top_factors('{latest}', 10)", {}),
+            "rolling 30 days": ("FROM rolling_30d", {}),
+        }
+        figures = {}
+        for name, (sql, params) in queries.items():
+            samples, budget = [], time.perf_counter() + QUERY_BUDGET_S
+            while len(samples) < repeat and (len(samples) < MIN_SAMPLES or time.perf_counter() < budget):
+                started = time.perf_counter()
+                con.execute(sql, params).fetchall()
+                samples.append((time.perf_counter() - started) * 1000)
+            figures[name] = percentiles(samples)
+    return figures
+
+
+def one_more_assessment(data_dir: Path, count: int) -> tuple[float, dict[str, float]]:
+    """Median wall seconds of `count` real assessments on a lake, and the median of each stage."""
+    from flows.assessment import assess
+
+    walls, stages = [], {}
+    for _ in range(count):
+        started = time.perf_counter()
+        summary = assess(data_dir=str(data_dir))
+        walls.append(time.perf_counter() - started)
+        for stage in summary.stages:
+            stages.setdefault(stage.stage, []).append(stage.seconds)
+    return statistics.median(walls), {name: statistics.median(values) for name, values in stages.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=365, help="days of hourly collections and daily assessments")
+    parser.add_argument("--assessments", type=int, default=3, help="assessments timed on each lake (median)")
+    parser.add_argument("--repeat", type=int, default=100, help="runs of each history query")
+    parser.add_argument(
+        "--skip-uncompacted-assessment", action="store_true", help="do not time an assessment on the uncompacted year (minutes)"
+    )
+    args = parser.parse_args()
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.assessment import assess
+    from flows.collection import collect_and_curate
+
+    with tempfile.TemporaryDirectory() as scratch, prefect_test_harness(server_startup_timeout=180):
+        root = Path(scratch)
+        template = root / "template"
+        collection_files = template_files(template / "lake", collect_and_curate(data_dir=str(template)))
+        assessment_files = template_files(template / "lake", assess(data_dir=str(template)).run_id)
+        plan = schedule(args.days, datetime.now(UTC).date())
+        kinds = {"collection": collection_files, "assessment": assessment_files}
+        started = time.perf_counter()
+        for when, kind in plan[-10:]:
+            write_run(root / "ten" / "lake", kinds[kind], when)
+        with ThreadPoolExecutor(max_workers=4) as pool:  # file writes wait on the disk, not the GIL
+            list(pool.map(lambda run: write_run(root / "year" / "lake", kinds[run[1]], run[0]), plan))
+        built = time.perf_counter() - started
+        print(f"wrote {len(plan):,} runs ({sum(k == 'assessment' for _, k in plan)} assessments) "
+              f"and a 10-run lake in {built:.0f} s", flush=True)
+
+        columns: dict[str, dict[str, str]] = {}
+        raw: dict[str, dict[str, float]] = {}
+
+        def measure(name: str, data_dir: Path, compaction_s: float | None = None, assessments: int = args.assessments) -> None:
+            files = file_count(data_dir / "lake")
+            wall, stages = one_more_assessment(data_dir, assessments) if assessments else (math.nan, {})
+            queries = history_queries(data_dir / "lake", data_dir / "joshua.duckdb", args.repeat)
+            raw[name] = {"assessment": wall, **{f"{q} P95": p95 for q, (_, p95) in queries.items()}}
+            columns[name] = {
+                "lake files": f"{files:,}",
+                "compaction wall s": f"{compaction_s:.1f}" if compaction_s is not None else "-",
+                "one more assessment s": f"{wall:.2f}",
+                **{f"  {stage} s": f"{seconds:.2f}" for stage, seconds in stages.items()},
+                **{f"{q} P50/P95 ms": f"{p50:.1f} / {p95:.1f}" for q, (p50, p95) in queries.items()},
+            }
+            print(f"measured {name}", flush=True)
+
+        measure("10 runs", root / "ten")
+        measure("year", root / "year", assessments=0 if args.skip_uncompacted_assessment else 1)  # minutes on the uncompacted lake
+        started = time.perf_counter()
+        compact_lake(root / "year" / "lake", datetime.now(UTC), before=datetime.now(UTC).date())
+        measure("year, compacted", root / "year", time.perf_counter() - started)
+
+    rows = list(columns["10 runs"])
+    print(f"\n{'':<30}" + "".join(f"{name:>20}" for name in columns))
+    for row in rows:
+        print(f"{row:<30}" + "".join(f"{columns[name].get(row, '-'):>20}" for name in columns))
+    print("\nratio year / 10 runs (target ≤ 1.1 after compaction)")
+    for name in ("year", "year, compacted"):
+        print(f"  {name:<18}" + "  ".join(f"{key} {raw[name][key] / raw['10 runs'][key]:.2f}×" for key in raw[name]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Compaction: the same rows before and after, while runs commit, across crashes, reruns and sweeps."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from joshua import compaction
+from joshua.catalog import connect_lake
+from joshua.compaction import compact_lake, sweep_compactions
+from joshua.lake import STALE_AFTER, commit_lock, publish, table_path, write_parquet_atomic
+from tests.lake_factory import full
+
+VIEWS = ("runs", "raw_items", "articles", "assessments", "risk_factors", "alerts", "sources", "source_history", "notifications")
+
+
+# Notifications are written after their run's commit, so a compaction merges them once older than
+# any run lasts: these tests compact "later" unless they test what a compaction does meanwhile.
+def later() -> datetime:
+    return datetime.now(UTC) + STALE_AFTER + timedelta(minutes=1)
+
+
+def run_id(day: int, hour: int, tag: int = 0) -> str:
+    return f"202611{day:02d}T{hour:02d}0000Z-{tag:06x}"
+
+
+def commit(lake: Path, run: str, version: int = 1, articles: int = 3, status: str = "completed") -> None:
+    """A run as the flows write one: stage, publish, then its `sources` and `runs` rows under the commit turn."""
+    staging = lake.parent / "staging" / run
+    label = f"v{version}"
+    rows = [{"run_id": run, "article_id": f"{run}-{i}", "title": label} for i in range(articles)]
+    write_parquet_atomic(full("articles", rows), table_path(staging, "articles", run))
+    for source in ("bbc", "tass"):
+        item = [{"run_id": run, "source_id": source, "title": label}]
+        write_parquet_atomic(full("raw_items", item), table_path(staging, "raw_items", run, source_id=source))
+    write_parquet_atomic(full("assessments", [{"run_id": run, "assessment_id": f"a-{run}", "executive_summary": label}]), table_path(staging, "assessments", run))
+    write_parquet_atomic(full("risk_factors", [{"run_id": run, "assessment_id": f"a-{run}", "category": c} for c in ("x", "y")]), table_path(staging, "risk_factors", run))
+    publish(staging, lake, run)
+    with commit_lock(lake):
+        write_parquet_atomic(full("sources", [{"run_id": run, "source_id": "bbc", "updated_at": datetime.now(UTC)}]), table_path(lake, "sources", run))
+        ended = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=version)
+        write_parquet_atomic(full("runs", [{"run_id": run, "status": status, "ended_at": ended}]), table_path(lake, "runs", run))
+    write_parquet_atomic(full("notifications", [{"run_id": run, "event": label}]), table_path(lake, "notifications", run))
+
+
+def snapshot(lake: Path) -> dict[str, list[tuple]]:
+    """Every view's rows, sorted."""
+    with connect_lake(lake) as con:
+        return {view: con.execute(f"SELECT * FROM {view} ORDER BY ALL").fetchall() for view in VIEWS}
+
+
+def files(lake: Path) -> list[Path]:
+    return sorted(path for path in lake.rglob("*.parquet") if path.relative_to(lake).parts[0] != "compactions")
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    lake = tmp_path / "lake"
+    for day in (27, 28):
+        for hour in range(4):
+            commit(lake, run_id(day, hour))
+    return lake
+
+
+def test_compaction_keeps_every_views_rows_and_merges_a_month_of_each_partition_into_one_file(lake):
+    before, count = snapshot(lake), len(files(lake))
+    report = compact_lake(lake, later())
+    assert snapshot(lake) == before
+    # A month's file for each of runs, sources, notifications, articles, assessments, risk_factors, raw_items × 2 sources.
+    assert report.partitions == 8 and len(files(lake)) == 8 < count
+    assert not (lake / "articles" / "date=2026-11-27").exists()  # emptied day directories go too
+    assert all(path.name.startswith("compact-") for path in files(lake))
+    assert compact_lake(lake, later()).partitions == 0  # idempotent: nothing left to merge
+    assert snapshot(lake) == before
+
+
+def test_recompaction_merges_new_runs_into_the_months_compact_file(lake):
+    compact_lake(lake, later())
+    commit(lake, run_id(27, 9))
+    commit(lake, run_id(27, 10))
+    before = snapshot(lake)
+    assert len([r for r in before["articles"] if r[1] == run_id(27, 9)]) == 3
+    compact_lake(lake, later())
+    assert snapshot(lake) == before
+    assert [p.relative_to(lake).as_posix()[:25] for p in (lake / "articles").rglob("*.parquet")] == ["articles/date=2026-11/com"]
+
+
+def test_before_and_table_limit_what_is_compacted(lake):
+    before = snapshot(lake)
+    compact_lake(lake, later(), tables=["articles"], before=date(2026, 11, 28))
+    assert [p.name.startswith("compact-") for p in (lake / "articles" / "date=2026-11").iterdir()] == [True]
+    assert not (lake / "articles" / "date=2026-11-27").exists()
+    assert len(list((lake / "articles" / "date=2026-11-28").iterdir())) == 4
+    assert len(list((lake / "assessments" / "date=2026-11-27").iterdir())) == 4
+    assert snapshot(lake) == before
+
+
+def test_a_crash_before_the_commit_leaves_the_old_files_authoritative_and_the_sweep_removes_the_merge(lake, monkeypatch):
+    before, originals = snapshot(lake), files(lake)
+    real_write = compaction.write_parquet_atomic
+
+    def crash_at_commit(frame, path):
+        if path.parts[-3] == "compactions":
+            raise OSError("killed before the commit")
+        return real_write(frame, path)
+
+    monkeypatch.setattr(compaction, "write_parquet_atomic", crash_at_commit)
+    with pytest.raises(OSError):
+        compact_lake(lake, later(), tables=["articles"])
+    monkeypatch.undo()
+    merged = [path for path in files(lake) if path.name.startswith("compact-")]
+    assert len(merged) == 1 and set(originals) <= set(files(lake))  # one for the month
+    assert snapshot(lake) == before
+    assert sweep_compactions(lake, datetime.now(UTC)) == []  # maybe still being written: kept until stale
+    assert sweep_compactions(lake, datetime.now(UTC) + STALE_AFTER + timedelta(minutes=1)) == merged
+    assert files(lake) == originals and snapshot(lake) == before
+
+
+@pytest.mark.parametrize("table", ["articles", "raw_items", "runs"])
+def test_a_crash_after_the_commit_shows_the_same_rows_and_the_sweep_removes_what_was_replaced(lake, monkeypatch, table):
+    before, originals = snapshot(lake), files(lake)
+
+    def crash(paths):
+        raise OSError("killed before deleting")
+
+    monkeypatch.setattr(compaction, "remove_replaced", crash)
+    with pytest.raises(OSError):
+        compact_lake(lake, later(), tables=[table])
+    monkeypatch.undo()
+    assert set(originals) < set(files(lake))  # every old file is still there, beside the merged ones
+    assert snapshot(lake) == before  # and no row shows twice
+    removed = sweep_compactions(lake, datetime.now(UTC))
+    assert sorted(removed) == [path for path in originals if path.relative_to(lake).parts[0] == table]
+    assert snapshot(lake) == before
+    assert compact_lake(lake, later(), tables=[table]).partitions == 0
+
+
+def test_a_crash_after_a_recompaction_commit_hides_the_superseded_compact_file(lake, monkeypatch):
+    compact_lake(lake, later())
+    commit(lake, run_id(27, 9))
+    before = snapshot(lake)
+    monkeypatch.setattr(compaction, "remove_replaced", lambda paths: None)
+    compact_lake(lake, later())
+    monkeypatch.undo()
+    assert len(list((lake / "articles" / "date=2026-11").glob("compact-*"))) == 2
+    assert snapshot(lake) == before
+    sweep_compactions(lake, datetime.now(UTC))
+    assert [p.relative_to(lake).as_posix()[:25] for p in (lake / "articles").rglob("*.parquet")] == ["articles/date=2026-11/com"]
+    assert snapshot(lake) == before
+
+
+def test_a_rerun_of_a_compacted_run_wins_at_its_commit(lake):
+    rerun = run_id(27, 1)
+    compact_lake(lake, later())
+    now = datetime.now(UTC)  # the rerun is in progress: its files are minutes old, not hours
+    old = snapshot(lake)
+    # The rerun publishes (fewer articles, one source only) but has not committed yet: readers still see the old rows.
+    staging = lake.parent / "staging" / rerun
+    write_parquet_atomic(full("articles", [{"run_id": rerun, "article_id": "new", "title": "v2"}]), table_path(staging, "articles", rerun))
+    write_parquet_atomic(full("raw_items", [{"run_id": rerun, "source_id": "bbc", "title": "v2"}]), table_path(staging, "raw_items", rerun, source_id="bbc"))
+    publish(staging, lake, rerun)
+    assert snapshot(lake) == old
+    assert compact_lake(lake, now).partitions == 0  # a rerun's uncommitted file is not merged
+    assert sweep_compactions(lake, now) == []  # nor swept as replaced
+    with commit_lock(lake):
+        ended = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=2)
+        write_parquet_atomic(full("runs", [{"run_id": rerun, "status": "completed", "ended_at": ended}]), table_path(lake, "runs", rerun))
+    new = snapshot(lake)
+    articles = [(r[1], r[4]) for r in new["articles"] if r[1] == rerun]
+    assert articles == [(rerun, "v2")]
+    assert [(r[0], r[8]) for r in new["raw_items"] if r[0] == rerun] == [(rerun, "v2")]  # its tass item went with the old version
+    assert [r for r in new["assessments"] if r[1] == rerun] == []
+    assert len(new["runs"]) == len(old["runs"])
+    assert sum(1 for r in new["articles"]) == sum(1 for r in old["articles"]) - 3 + 1
+    compact_lake(lake, now)
+    assert snapshot(lake) == new
+    sweep_compactions(lake, now)
+    assert snapshot(lake) == new
+
+
+def test_files_written_after_the_commit_wait_until_no_run_can_be_in_progress(lake):
+    now = datetime.now(UTC)
+    notifications = lake / "notifications" / "date=2026-11-27"
+    for path in notifications.iterdir():  # deliveries go out a moment after the commit
+        os.utime(path, (path.stat().st_mtime + 2, path.stat().st_mtime + 2))
+    compact_lake(lake, now)
+    assert len(list(notifications.iterdir())) == 4  # written after each run's commit: maybe a rerun's
+    assert len(list((lake / "articles").rglob("*.parquet"))) == 1
+    compact_lake(lake, now + STALE_AFTER + timedelta(minutes=1))
+    assert not notifications.exists() and len(list((lake / "notifications").rglob("*.parquet"))) == 1
+
+
+def test_runs_without_a_runs_row_are_not_compacted(lake):
+    dead = run_id(27, 20)
+    write_parquet_atomic(full("articles", [{"run_id": dead}]), table_path(lake, "articles", dead))
+    compact_lake(lake, later())
+    assert (lake / "articles" / "date=2026-11-27" / f"{dead}.parquet").exists()
+    with connect_lake(lake) as con:
+        assert con.execute("SELECT count(*) FROM articles WHERE run_id = $r", {"r": dead}).fetchone() == (0,)
+
+
+def _writer(lake: str, day: int, runs: int) -> None:
+    for hour in range(runs):
+        commit(Path(lake), run_id(day, hour, tag=day))
+
+
+def test_runs_committing_while_compaction_runs_lose_and_duplicate_nothing(tmp_path):
+    lake = tmp_path / "lake"
+    commit(lake, run_id(20, 0))
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_writer, args=(str(lake), day, 12)) for day in (21, 22)]
+    for writer in writers:
+        writer.start()
+    compactions = 0
+    while any(writer.is_alive() for writer in writers) or compactions < 2:
+        compactions += compact_lake(lake, datetime.now(UTC)).partitions > 0
+        with connect_lake(lake) as con:
+            counts = con.execute(
+                "SELECT r.run_id, count(a.article_id), count(DISTINCT a.article_id) FROM runs AS r "
+                "LEFT JOIN articles AS a USING (run_id) GROUP BY ALL"
+            ).fetchall()
+        # Each committed run shows exactly its three articles, never fewer, never twice.
+        assert all(total == 3 and distinct == 3 for _, total, distinct in counts), counts
+    for writer in writers:
+        writer.join()
+        assert writer.exitcode == 0
+    compact_lake(lake, later())
+    sweep_compactions(lake, later())
+    with connect_lake(lake) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (75, 75)
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (25,)
+    assert compactions >= 2
+    assert [p.name[:8] for p in (lake / "articles").rglob("*.parquet")] == ["compact-"]
+
+
+def test_db_compact_command(tmp_path, lake):
+    from typer.testing import CliRunner
+
+    from joshua.cli import app
+
+    data_dir = lake.parent
+    before = snapshot(lake)
+    result = CliRunner().invoke(app, ["db", "compact", "--data-dir", str(data_dir), "--table", "articles", "--before", "2026-11-28"])
+    assert result.exit_code == 0, result.output
+    assert "compacted 1 partition(s): 4 file(s) merged into 1" in result.output
+    assert snapshot(lake) == before and (data_dir / "joshua.duckdb").exists()
+    assert CliRunner().invoke(app, ["db", "compact", "--data-dir", str(data_dir), "--table", "calibration"]).exit_code == 2
+    assert CliRunner().invoke(app, ["db", "compact", "--data-dir", str(data_dir), "--before", "soon"]).exit_code == 2
+
+
+def test_an_object_store_lake_is_refused_not_half_compacted():
+    from joshua.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="object-store lake"):
+        compact_lake("s3://bucket/joshua/lake", later())
+    assert sweep_compactions("s3://bucket/joshua/lake", later()) == []
+    with pytest.raises(ConfigError, match="not compactable"):
+        compact_lake(Path("lake"), later(), tables=["calibration"])
