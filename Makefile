@@ -21,7 +21,7 @@ stop: $(STAMP)  ## stop the Prefect server that `make assess` left running
 test: $(STAMP)  ## run the whole test suite (pytest exit code 5, "no tests ran", fails too)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, whole assessments, 12 at once on a worker, a year of runs, 10 years of history
+bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, whole assessments, 12 at once on a worker, a year of runs, 10 years of history, two workers on PostgreSQL
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:cacheprovider --benchmark-columns=min,median,mean,rounds
 	$(BIN)/python benchmarks/claude_cost.py
 	$(BIN)/python benchmarks/run_assessment.py
@@ -30,6 +30,7 @@ bench: $(STAMP)  ## speed and memory figures: risk-engine micro-benchmarks, whol
 	$(BIN)/python benchmarks/year_of_runs.py
 	$(BIN)/python benchmarks/history_queries.py
 	JOSHUA_CONCURRENT_RUNS=12 $(BIN)/python -m pytest tests/test_deployments.py -k concurrent -s -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests/test_distributed.py -s -q -p no:cacheprovider
 
 eval: $(STAMP)  ## relevance and category tags against the labelled sets in tests/data/ (see its README); the clock against the Bulletin
 	$(BIN)/python benchmarks/calibration.py

@@ -23,6 +23,7 @@ from joshua.collect.snapshot import SnapshotRecorder  # noqa: E402
 from schemas.records import RunSummary  # noqa: E402
 from joshua.settings import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 from joshua.sources import load_sources  # noqa: E402
+from tests.postgres import Postgres, PostgresMissing, running_postgres  # noqa: E402
 from tests.s3server import s3_bucket, s3_server  # noqa: E402, F401 (fixtures: a moto S3 server on 127.0.0.1)
 
 # Shared two-core machines run the suite beside other work: slow example generation is the machine,
@@ -49,6 +50,16 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server (Debian's package) on 127.0.0.1 with an empty database, for the session."""
+    try:
+        with running_postgres() as server:
+            yield server
+    except PostgresMissing as exc:
+        pytest.skip(f"{exc}; `.ci/run` installs it")
 
 
 @dataclass(frozen=True)

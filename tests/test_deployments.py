@@ -11,155 +11,48 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import duckdb
-import httpx
 import pytest
 
-from joshua.settings import PROJECT_ROOT
 from tests.conftest import sample_body, write_snapshot
+from tests.prefect_cluster import (
+    AD_HOC,
+    HOURLY,
+    PREFECT,
+    client_call,
+    deploy,
+    memory_of_tree,
+    prefect_env,
+    prefect_server,
+    read_logs,
+    start_run,
+    start_worker,
+    stop,
+    wait_for,
+)
 
-PREFECT = str(Path(sys.executable).parent / "prefect")
 # CI runs four at once; `make bench` sets JOSHUA_CONCURRENT_RUNS=12 for the published figure.
 CONCURRENT_RUNS = int(os.environ.get("JOSHUA_CONCURRENT_RUNS", "4"))
-AD_HOC = "nuclear-risk-assessment/ad-hoc-assessment"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a process and everything it started."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def memory_of_tree(root: int) -> tuple[int, int]:
-    """Resident and proportional memory (RSS, PSS; bytes) of a process and all its descendants."""
-    parents: dict[int, int] = {}
-    memory: dict[int, tuple[int, int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-                rollup = dict(line.split(":", 1) for line in (entry / "smaps_rollup").read_text().splitlines()[1:])
-                memory[int(entry.name)] = (int(rollup["Rss"].split()[0]) * 1024, int(rollup["Pss"].split()[0]) * 1024)
-            except (OSError, ValueError, IndexError, KeyError):
-                continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(memory.get(pid, (0, 0))[0] for pid in tree), sum(memory.get(pid, (0, 0))[1] for pid in tree)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A real Prefect server, the `joshua` pool and queues, the deployments and a worker."""
     home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-    }
     logs = tmp_path_factory.mktemp("logs")
-    with (logs / "server.log").open("w") as log:  # the child keeps its own descriptor
-        server = subprocess.Popen(
-            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    worker = None
-    try:
-        deadline = time.monotonic() + 300  # a busy two-core machine imports Prefect slowly
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"the Prefect server did not start: {(logs / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        for command in (
-            ["work-pool", "create", "joshua", "--type", "process"],
-            ["work-queue", "create", "assessments", "--pool", "joshua"],
-            ["work-queue", "create", "collection", "--pool", "joshua"],
-            ["--no-prompt", "deploy", "--all"],
-        ):
-            subprocess.run([PREFECT, *command], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120)
+    env = prefect_env(home, PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false")
+    with prefect_server(env, logs / "server.log") as api:
+        env["PREFECT_API_URL"] = api
+        deploy(env)
         # Started away from the checkout: the deployments' pull step finds it through JOSHUA_HOME.
-        trap = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
-        with (logs / "worker.log").open("w") as log:
-            worker = subprocess.Popen(
-                [PREFECT, "worker", "start", "--pool", "joshua", "--limit", str(CONCURRENT_RUNS + 2)],
-                env={**env, **trap, "JOSHUA_HOME": str(PROJECT_ROOT)}, cwd=home, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        yield api, worker, logs, env
-    finally:
-        if worker is not None:
+        worker = start_worker(env, home, logs / "worker.log", limit=CONCURRENT_RUNS + 2)
+        try:
+            yield api, worker, logs, env
+        finally:
             stop(worker)
-        stop(server)
-
-
-def client_call(api: str, function):
-    """Run an async Prefect client call against the test's server."""
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    async def call():
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            async with get_client() as client:
-                return await function(client)
-
-    return asyncio.run(call())
-
-
-def start_run(api: str, deployment: str, params: dict, job_variables: dict | None = None) -> str:
-    async def create(client):
-        found = await client.read_deployment_by_name(deployment)
-        run = await client.create_flow_run_from_deployment(found.id, parameters=params, job_variables=job_variables)
-        return run.id
-
-    return client_call(api, create)
-
-
-def wait_for(api: str, run_ids: list, timeout: float = 900) -> list:
-    deadline = time.monotonic() + timeout
-    while True:
-        runs = client_call(api, lambda client: asyncio.gather(*(client.read_flow_run(i) for i in run_ids)))
-        if all(r.state and r.state.is_final() for r in runs) or time.monotonic() > deadline:
-            return runs
-        time.sleep(2)
-
-
-def read_logs(api: str, flow_run_id) -> list:
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-    return client_call(api, lambda c: c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))))
 
 
 def test_scheduled_deployments_collect_live_and_deploy_like_prefect_users_write_them(cluster):
@@ -251,7 +144,7 @@ def test_ad_hoc_assessment_named_tagged_logged_and_reported_in_the_ui(cluster, t
 def test_hourly_collection_keeps_the_lake_warm(cluster, tmp_path):
     api, _, logs, _ = cluster
     params = {"data_dir": str(tmp_path), "live": False}  # the sample: the schedule's live=true must not leave here
-    [run] = wait_for(api, [start_run(api, "nuclear-risk-collection/hourly-collection", params)], 300)
+    [run] = wait_for(api, [start_run(api, HOURLY, params)], 300)
     assert run.state.is_completed(), (logs / "worker.log").read_text()[-3000:]
     assert {"snapshot", "sample", "collection"} <= set(run.tags)
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
