@@ -2,7 +2,7 @@
 the lake, as two hosts would (issue 17).
 
 Everything is real and local: Debian's PostgreSQL on 127.0.0.1 (tests/postgres.py), `prefect server
-start` on it, the deployments of prefect.yaml and deploy/automations.yaml, and two `prefect worker
+start` on it, the lake in a bucket of the S3 server on 127.0.0.1 (tests/s3server.py), the deployments of prefect.yaml and deploy/automations.yaml, and two `prefect worker
 start --pool joshua` processes, each with its own working directory, HOME and PREFECT_HOME. The
 runs are the bundled sample (no request leaves the machine; the workers' proxy is a closed local
 port). The whole tree (the test, PostgreSQL, the server, the workers and their flow processes) is
@@ -17,6 +17,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,9 +29,12 @@ import duckdb
 import pytest
 from prefect.events.schemas.automations import AutomationCore
 
+from joshua import storage
 from joshua.catalog import connect_lake
 from joshua.lake import table_glob
+from joshua.storage import s3_filesystem_class
 from tests.postgres import Postgres
+from tests.s3server import S3Server, create_bucket
 from tests.prefect_cluster import (
     AD_HOC,
     HOURLY,
@@ -68,19 +72,28 @@ class SharedLake:
 
     data_dir: str  # JOSHUA_DATA_DIR in each worker's environment (never a flow parameter)
     env: dict[str, str] = field(default_factory=dict)  # what else a worker needs to reach it
+    hosts: Path | None = None  # each host's own directories (its HOME holds its runs' staging)
 
     def views(self) -> duckdb.DuckDBPyConnection:
         """The lake's views (committed runs only), as a reader elsewhere sees them."""
-        return connect_lake(Path(self.data_dir) / "lake")
+        return connect_lake(storage.join(self.data_dir, "lake"))
 
     def staged_runs(self) -> set[str]:
-        """The runs with files in staging (written, not yet published)."""
-        staging = Path(self.data_dir) / "staging"
-        return {path.relative_to(staging).parts[0] for path in staging.glob("*/**/*.parquet")}
+        """The runs with files in staging (written, not yet published): an object-store run stages
+        under its own host's working directory (~/.cache/joshua/…/staging/<run_id>/…/<run_id>.parquet)."""
+        assert self.hosts is not None
+        return {path.stem for path in self.hosts.glob("*/home/**/staging/*/**/*.parquet")}
+
+    def bare(self) -> duckdb.DuckDBPyConnection:
+        """A connection without views that reads the bucket (for `files`)."""
+        con = duckdb.connect()
+        storage.register(con, self.data_dir)
+        return con
 
     def files(self, table: str) -> str:
-        """A relation over every Parquet file of a table, committed or not."""
-        pattern = table_glob(Path(self.data_dir) / "lake", table).replace("'", "''")
+        """A relation over every Parquet file of a table, committed or not (on a connection that reads
+        the bucket: `bare()` or `views()`)."""
+        pattern = table_glob(storage.join(self.data_dir, "lake"), table).replace("'", "''")
         return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
 
 
@@ -94,13 +107,18 @@ def worker_settings(api: str, lake: SharedLake) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def shared_lake(tmp_path_factory: pytest.TempPathFactory) -> SharedLake:
-    """The lake of the two workers. THE ONE PLACE TO SWITCH TO OBJECT STORAGE: a local directory
-    stands in for the bucket until `JOSHUA_DATA_DIR=s3://…` lands (issue 17, item 1); then this
-    returns the S3 server fixture's `s3://bucket/prefix` with its AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID
-    and AWS_SECRET_ACCESS_KEY in `env`, and `views`, `files` and `staged_runs` read through that
-    filesystem. Nothing else in this module assumes a local disk."""
-    return SharedLake(str(tmp_path_factory.mktemp("bucket") / "joshua"))
+def shared_lake(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedLake]:
+    """The lake of the two workers: a bucket on the S3 server on 127.0.0.1 (tests/s3server.py), reached
+    with the standard AWS settings only. This process reads it too, with the same settings."""
+    bucket = f"joshua-{uuid.uuid4().hex[:12]}"
+    create_bucket(s3_server, bucket)
+    reach = {name: s3_server.env[name] for name in OBJECT_STORE_SETTINGS}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in s3_server.env.items():
+            patch.setenv(name, value)
+        s3_filesystem_class().clear_instance_cache()
+        yield SharedLake(f"s3://{bucket}/joshua", reach, tmp_path_factory.mktemp("hosts"))
+        s3_filesystem_class().clear_instance_cache()
 
 
 class TreeSampler:
@@ -162,9 +180,9 @@ def cluster(postgres: Postgres, shared_lake: SharedLake, tmp_path_factory: pytes
             workers = {}
             try:
                 for name in WORKERS:
-                    host = tmp_path_factory.mktemp(name)
+                    host = shared_lake.hosts / name
                     for directory in ("home", "prefect-home", "work"):
-                        (host / directory).mkdir()
+                        (host / directory).mkdir(parents=True)
                     env = {
                         **prefect_env(host / "prefect-home", PREFECT_WORKER_QUERY_SECONDS="2"),  # polls every 2 s
                         "HOME": str(host / "home"),
@@ -251,7 +269,7 @@ def test_two_workers_share_the_runs_and_the_lake_holds_each_run_once(
         for table, key in (("articles", "article_id"), ("risk_factors", "category")):
             repeated = f"SELECT count(*) FROM (SELECT run_id, {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)"
             assert con.execute(repeated).fetchone() == (0,), table
-    with duckdb.connect() as con:  # the files themselves: each run published once, nothing left over
+    with shared_lake.bare() as con:  # the files themselves: each run published once, nothing left over
         for table in ASSESSMENT_ROWS:
             per_run = con.execute(f"SELECT run_id, count(*) FROM {shared_lake.files(table)} GROUP BY run_id").fetchall()
             expected = ASSESSMENT_ROWS[table]
@@ -317,7 +335,7 @@ def test_a_killed_worker_leaves_crashed_runs_and_nothing_half_written(cluster: C
             table: dict(con.execute(f"SELECT run_id, count(*) FROM {VIEWS[table]} GROUP BY run_id").fetchall())
             for table in ASSESSMENT_ROWS
         }
-    with duckdb.connect() as con:
+    with shared_lake.bare() as con:
         published = con.execute(f"SELECT DISTINCT run_id FROM {shared_lake.files('raw_items')}").fetchall()
     on_disk = {run for (run,) in published}
     # A killed run either committed before the kill (then it is whole) or is invisible, its files
