@@ -1,6 +1,7 @@
 """A year of runs in one lake: one more assessment and the history queries, at 10 runs and at a year, before and after compaction.
 
     .venv/bin/python benchmarks/year_of_runs.py [--days 365] [--assessments 3] [--repeat 100]
+        [--workdir DIR [--reuse-compacted]] [--skip-uncompacted | --skip-uncompacted-assessment]
 
 First one real collection run and one real assessment (the flows, in this process, against a
 temporary Prefect server) write a template lake from the bundled sample. From their files the
@@ -14,15 +15,25 @@ On the 10-run lake, the year lake, and the year lake after `compact_lake` (what 
 and the weekly maintenance flow do), it prints: the wall time of one more real assessment (the
 assessment flow, median of `--assessments`), the history queries' P50/P95 through the catalog file,
 the lake's file count, and the compaction's wall time; then the ratios year / 10 runs.
+
+Building the year takes minutes and compacting it minutes more. With `--workdir DIR` the built lakes
+are kept in DIR and reused by the next run with the same DIR (`--days` must match): `DIR/ten` and
+`DIR/year` as written, `DIR/year-compacted` the year after compaction (recompacted each run unless
+`--reuse-compacted`). Each measurement runs on a hard-linked copy (`DIR/measured/`), so the
+assessments it adds never reach the kept lakes (the lake only ever renames new files into place and
+deletes old ones, so a hard link is never written through).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-from concurrent.futures import ThreadPoolExecutor
+import os
+import shutil
 import statistics
 import sys
+from concurrent.futures import ThreadPoolExecutor
 import tempfile
 import time
 from dataclasses import dataclass
@@ -126,6 +137,13 @@ def history_queries(lake: Path, catalog: Path, repeat: int) -> dict[str, tuple[f
     return figures
 
 
+def linked_copy(source: Path, target: Path) -> Path:
+    """A copy of a data directory whose files are hard links to the source's (seconds for a year's files)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, copy_function=os.link)
+    return target
+
+
 def one_more_assessment(data_dir: Path, count: int) -> tuple[float, dict[str, float]]:
     """Median wall seconds of `count` real assessments on a lake, and the median of each stage."""
     from flows.assessment import assess
@@ -148,32 +166,49 @@ def main() -> None:
     parser.add_argument(
         "--skip-uncompacted-assessment", action="store_true", help="do not time an assessment on the uncompacted year (minutes)"
     )
+    parser.add_argument("--skip-uncompacted", action="store_true", help="measure nothing on the uncompacted year")
+    parser.add_argument("--workdir", help="keep the built lakes here and reuse them on the next run (see the docstring)")
+    parser.add_argument(
+        "--reuse-compacted", action="store_true", help="with --workdir: reuse the compacted year instead of compacting again"
+    )
     args = parser.parse_args()
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.assessment import assess
     from flows.collection import collect_and_curate
 
-    with tempfile.TemporaryDirectory() as scratch, prefect_test_harness(server_startup_timeout=180):
-        root = Path(scratch)
-        template = root / "template"
-        collection_files = template_files(template / "lake", collect_and_curate(data_dir=str(template)))
-        assessment_files = template_files(template / "lake", assess(data_dir=str(template)).run_id)
-        plan = schedule(args.days, datetime.now(UTC).date())
-        kinds = {"collection": collection_files, "assessment": assessment_files}
-        started = time.perf_counter()
-        for when, kind in plan[-10:]:
-            write_run(root / "ten" / "lake", kinds[kind], when)
-        with ThreadPoolExecutor(max_workers=4) as pool:  # file writes wait on the disk, not the GIL
-            list(pool.map(lambda run: write_run(root / "year" / "lake", kinds[run[1]], run[0]), plan))
-        built = time.perf_counter() - started
-        print(f"wrote {len(plan):,} runs ({sum(k == 'assessment' for _, k in plan)} assessments) "
-              f"and a 10-run lake in {built:.0f} s", flush=True)
+    with contextlib.ExitStack() as stack:
+        root = Path(args.workdir) if args.workdir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        root.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(prefect_test_harness(server_startup_timeout=180))
+        built_marker = root / f"built-{args.days}-days"
+        if not built_marker.exists():
+            for stale in ("template", "ten", "year", "year-compacted", "measured"):
+                shutil.rmtree(root / stale, ignore_errors=True)
+            for marker in root.glob("built-*-days"):
+                marker.unlink()
+            template = root / "template"
+            collection_files = template_files(template / "lake", collect_and_curate(data_dir=str(template)))
+            assessment_files = template_files(template / "lake", assess(data_dir=str(template)).run_id)
+            plan = schedule(args.days, datetime.now(UTC).date())
+            kinds = {"collection": collection_files, "assessment": assessment_files}
+            started = time.perf_counter()
+            for when, kind in plan[-10:]:
+                write_run(root / "ten" / "lake", kinds[kind], when)
+            with ThreadPoolExecutor(max_workers=4) as pool:  # file writes wait on the disk, not the GIL
+                list(pool.map(lambda run: write_run(root / "year" / "lake", kinds[run[1]], run[0]), plan))
+            built = time.perf_counter() - started
+            print(f"wrote {len(plan):,} runs ({sum(k == 'assessment' for _, k in plan)} assessments) "
+                  f"and a 10-run lake in {built:.0f} s", flush=True)
+            built_marker.touch()
+        else:
+            print(f"reusing the lakes in {root}", flush=True)
 
         columns: dict[str, dict[str, str]] = {}
         raw: dict[str, dict[str, float]] = {}
 
-        def measure(name: str, data_dir: Path, compaction_s: float | None = None, assessments: int = args.assessments) -> None:
+        def measure(name: str, kept: Path, compaction_s: float | None = None, assessments: int = args.assessments) -> None:
+            data_dir = linked_copy(kept, root / "measured" / kept.name)
             files = file_count(data_dir / "lake")
             wall, stages = one_more_assessment(data_dir, assessments) if assessments else (math.nan, {})
             queries = history_queries(data_dir / "lake", data_dir / "joshua.duckdb", args.repeat)
@@ -185,20 +220,26 @@ def main() -> None:
                 **{f"  {stage} s": f"{seconds:.2f}" for stage, seconds in stages.items()},
                 **{f"{q} P50/P95 ms": f"{p50:.1f} / {p95:.1f}" for q, (p50, p95) in queries.items()},
             }
+            shutil.rmtree(data_dir)
             print(f"measured {name}", flush=True)
 
         measure("10 runs", root / "ten")
-        measure("year", root / "year", assessments=0 if args.skip_uncompacted_assessment else 1)  # minutes on the uncompacted lake
-        started = time.perf_counter()
-        compact_lake(root / "year" / "lake", datetime.now(UTC), before=datetime.now(UTC).date())
-        measure("year, compacted", root / "year", time.perf_counter() - started)
+        if not args.skip_uncompacted:  # minutes on the uncompacted lake, its assessment most of all
+            measure("year", root / "year", assessments=0 if args.skip_uncompacted_assessment else 1)
+        compacted, compaction_s = root / "year-compacted", None
+        if not (args.reuse_compacted and compacted.is_dir()):
+            linked_copy(root / "year", compacted)
+            started = time.perf_counter()
+            compact_lake(compacted / "lake", datetime.now(UTC), before=datetime.now(UTC).date())
+            compaction_s = time.perf_counter() - started
+        measure("year, compacted", compacted, compaction_s)
 
     rows = list(columns["10 runs"])
     print(f"\n{'':<30}" + "".join(f"{name:>20}" for name in columns))
     for row in rows:
         print(f"{row:<30}" + "".join(f"{columns[name].get(row, '-'):>20}" for name in columns))
     print("\nratio year / 10 runs (target ≤ 1.1 after compaction)")
-    for name in ("year", "year, compacted"):
+    for name in [name for name in ("year", "year, compacted") if name in raw]:
         print(f"  {name:<18}" + "  ".join(f"{key} {raw[name][key] / raw['10 runs'][key]:.2f}×" for key in raw[name]))
 
 
