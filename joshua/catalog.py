@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from joshua import storage
-from joshua.compaction import COMPACT_PREFIX, COMPACTABLE
+from joshua.compaction import COMPACT_PREFIX, COMPACTABLE, VERSION_COLUMN
 from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from joshua.settings import RunPaths
@@ -34,25 +34,35 @@ CATALOG_STORAGE_VERSION = "v1.2.0"
 # refuses to mix two versions of it, and the views are bound again from a fresh listing.
 BIND_ATTEMPTS = 3
 SQL_DIR = Path(__file__).parent / "sql"
-# A compactable table's visible rows once a compaction has committed (joshua/compaction.py): a run
-# file's rows unless a committed compaction covers that run in that partition at its current
-# version, a compact file's rows of the runs it is the latest committed cover of. A file's
-# grandparent directory is its table (and source) without the date: one file per run there.
+# A compactable table's visible rows once it has a compact file (joshua/compaction.py). A compact
+# file's row counts when its file is the current compact file of its directory (`current_compacts`)
+# and it was merged at its run's current version (a rerun committed since makes the run's own files
+# count again). A run file's row counts unless the current compact file of its month holds its run
+# at the run's current version: a file the compaction replaced but has not deleted yet, or a rerun's
+# published but uncommitted file. Only runs that still have a run file are looked up there (file
+# names, no row read), so the compact files' other rows are never joined.
 COMPACTED_ROWS_SQL = """(
-SELECT t.* EXCLUDE (filename) FROM {files} AS t
-LEFT JOIN compaction_cover AS c
-    ON c.table_name = '{table}' AND c.directory = parse_dirpath(parse_dirpath(t.filename)) AND c.run_id = t.run_id
-WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}') THEN parse_filename(t.filename) = c.compact_file
+SELECT t.* EXCLUDE (filename, {version}) FROM {files} AS t
+LEFT JOIN (SELECT run_id, ended_at FROM runs) AS v ON v.run_id = t.run_id
+LEFT JOIN (
+    SELECT DISTINCT parse_dirpath(filename) AS directory, run_id, {version} AS version FROM {files}
+    WHERE filename IN (SELECT file FROM current_compacts)
+      AND run_id IN (SELECT parse_filename(file, true) FROM glob('{pattern}'))
+) AS c
+    ON NOT starts_with(parse_filename(t.filename), '{prefix}')
+   AND c.directory = parse_dirpath(parse_dirpath(t.filename)) || '/date=' || substr(parse_filename(parse_dirpath(t.filename)), 6, 7)
+   AND c.run_id = t.run_id AND c.version IS NOT DISTINCT FROM v.ended_at
+WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}')
+           THEN t.filename IN (SELECT file FROM current_compacts) AND t.{version} IS NOT DISTINCT FROM v.ended_at
            ELSE c.run_id IS NULL END
 )"""
-# Each run's latest `runs` row, from its own file or a committed compaction's: once a run is
-# compacted, a rerun's new row sits beside the compacted one (without compaction a rerun replaces
-# the run's one file, so the window, which every view's visibility test pays for, is skipped).
+# Each run's `runs` row: its own file's when it has one (a rerun committed after its run was
+# compacted, or a file the compaction has not deleted yet: the same row), else the current compact file's.
 COMPACTED_RUNS_SQL = """(
 SELECT * EXCLUDE (filename) FROM {files}
 WHERE NOT starts_with(parse_filename(filename), '{prefix}')
-   OR parse_filename(filename) IN (SELECT compact_file FROM compactions WHERE table_name = 'runs')
-QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY ended_at DESC NULLS LAST) = 1
+   OR (filename IN (SELECT file FROM current_compacts)
+       AND run_id NOT IN (SELECT parse_filename(file, true) FROM glob('{pattern}')))
 )"""
 VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
 HISTORY_SQL = (SQL_DIR / "history.sql").read_text(encoding="utf-8")
@@ -96,16 +106,23 @@ def _files(lake: Location, table: str, has_data: bool) -> str:
     return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true, filename = true)"
 
 
-def _relation(lake: Location, table: str, has_data: bool, compacted: bool) -> str:
-    """A table's rows as the compaction log lets them through (`runs` and the log itself: every file's)."""
+def _relation(lake: Location, table: str, has_data: bool) -> str:
+    """A table's rows as compaction lets them through (the log itself and `calibration`: every file's)."""
     files = _files(lake, table, has_data)
     if table not in COMPACTABLE:
         return files
-    if not compacted:  # no compaction has committed: every run file counts, no compact file does
+    if not (has_data and _has_compact_file(lake, table)):  # every file is a run file
         return f"(SELECT * EXCLUDE (filename) FROM {files} WHERE NOT starts_with(parse_filename(filename), '{COMPACT_PREFIX}'))"
-    if table == "runs":
-        return COMPACTED_RUNS_SQL.format(files=files, prefix=COMPACT_PREFIX)
-    return COMPACTED_ROWS_SQL.format(files=files, table=table, prefix=COMPACT_PREFIX)
+    pattern = table_glob(lake, table).replace("'", "''")
+    sql = COMPACTED_RUNS_SQL if table == "runs" else COMPACTED_ROWS_SQL
+    return sql.format(files=files, pattern=pattern, prefix=COMPACT_PREFIX, version=VERSION_COLUMN)
+
+
+def _has_compact_file(lake: Location, table: str) -> bool:
+    """Whether a table has a compact file (its compacted relation reads their version column)."""
+    if isinstance(lake, str):  # object-store lakes are never compacted (compact_lake refuses them)
+        return False
+    return next((lake / table).rglob(f"{COMPACT_PREFIX}*.parquet"), None) is not None
 
 
 def history_sql() -> str:
@@ -138,9 +155,9 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset
 def _create_views(con: duckdb.DuckDBPyConnection, lake: Location, only: frozenset[str] | None) -> None:
     wanted = set(TABLES) if only is None else {"runs", "compactions", *only}
     present = tables_with_files(lake, wanted)
-    compacted = "compactions" in present
-    relations = {table: _relation(lake, table, table in present, compacted) for table in TABLES}
-    con.execute(VIEWS_SQL.format(**relations, lake=str(lake).rstrip("/").replace("'", "''")))
+    relations = {table: _relation(lake, table, table in present) for table in TABLES}
+    lake_glob = glob.escape(str(storage.join(lake, ""))).rstrip("/").replace("'", "''")
+    con.execute(VIEWS_SQL.format(**relations, lake_glob=lake_glob))
     if only is None:
         con.execute(history_sql())
 

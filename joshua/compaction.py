@@ -6,18 +6,24 @@ The protocol needs no rename of a directory and no atomic swap, so it works on a
    before `before` of each partition group (`source_id=x`, or the table itself) get their visible
    rows merged into `<group>/date=YYYY-MM/compact-<cid>.parquet`: the rows of committed runs' files
    plus those of the compact file that currently stands for them. A month, not a day: a year of
-   daily partitions would still be hundreds of files per table. Until step 2 no reader sees that
-   file (the views show a compact file's rows only through the log).
+   daily partitions would still be hundreds of files per table. Each row carries the version of its
+   run it was merged at (`_run_ended_at`, the run's `runs` row's `ended_at`); the file is sorted by
+   run id. Until step 2 no reader sees it: the views count only compact files whose compaction's
+   log file exists.
 2. One log file per compaction, `compactions/date=D/<cid>.parquet`, lists for every run it covers the table, the
    partition, the compact file, the run's version (its `runs` row's `ended_at`) and each replaced
    file. Writing it is the single commit point.
 3. The replaced files are deleted. A crash before step 2 leaves the old files authoritative and
    the orphan compact file is swept once stale; a crash before step 3 shows the same rows, because
-   the views hide a run file that a committed compaction covers at the run's current version.
+   the views hide a run file whose run the month's current compact file holds at the run's current
+   version, and count only the latest committed compact file of a directory (it holds every row
+   the ones before it did: each compaction merges the month's current file again).
 
-A rerun of a run already compacted wins: its new `runs` row has a newer `ended_at`, so no committed
-compaction covers it any more and its new run files show (and the compact file's copies of its old
-rows do not). Publishing takes the commit turn too, so a rerun never replaces a file that a
+Readers never read the log's rows, only its file names (which compactions committed): a view's cost
+does not grow with the log. The log serves the compactions and sweeps that follow.
+
+A rerun of a run already compacted wins: its new `runs` row has a newer `ended_at`, so the compact
+file's copies of its old rows no longer match its version and its new run files show. Publishing takes the commit turn too, so a rerun never replaces a file that a
 compaction is reading, and a file newer than its run's commit (a rerun publishing, not yet
 committed) is left for a later compaction unless it is older than any run can last (`STALE_AFTER`).
 """
@@ -39,8 +45,21 @@ from schemas.tables import COMPACTIONS, TABLES
 
 COMPACT_PREFIX = "compact-"
 LOG_TABLE = "compactions"
+# A compact file's rows (any table but `runs`) carry the version of their run they were merged at:
+# the views show them while it is still the run's current version (a rerun committed since wins).
+VERSION_COLUMN = "_run_ended_at"
+# Compact files are sorted by run id in row groups this long: a query for recent runs (run ids
+# sort by start time) skips the older row groups by their statistics.
+COMPACT_ROW_GROUP = 16_384
 # Every table whose files are one run's each; `calibration` is one file replaced whole.
 COMPACTABLE = tuple(table for table, schema in TABLES.items() if "run_id" in schema and table != LOG_TABLE)
+
+
+def compact_schema(table: str) -> pl.Schema:
+    """The columns of a table's compact files: the table's, and the runs' version for any table but `runs`."""
+    if table == "runs":
+        return TABLES[table]
+    return pl.Schema({**TABLES[table], VERSION_COLUMN: COMPACTIONS["run_ended_at"]})
 
 
 def new_compaction_id(log: pl.DataFrame, now: datetime) -> str:
@@ -208,7 +227,8 @@ def _plan_partition(
                 for run_id in frame.get_column("run_id").unique().to_list()
                 if (cover := table_covers.get((partition, run_id))) is not None and cover.compact_file == path.name
             ]
-            plan.frames.append(frame.filter(pl.col("run_id").is_in(runs)))
+            versions_held = {run_id: table_covers[(partition, run_id)].run_ended_at for run_id in runs}
+            plan.frames.append(_versioned(frame.filter(pl.col("run_id").is_in(runs)), versions_held))
             plan.replaced.append(path)
             for run_id in runs:
                 cover = table_covers[(partition, run_id)]
@@ -227,12 +247,18 @@ def _plan_partition(
                 plan.log_rows.append(_log_row(None, partition, None, None, 0.0, _relative(root, path)))
             continue  # else a rerun publishing under the same id: its commit will show it
         if mtime <= committed_at.get(run_id, 0.0) or mtime < stale_before:
-            plan.frames.append(pl.read_parquet(path, glob=False))
+            plan.frames.append(_versioned(pl.read_parquet(path, glob=False), {run_id: versions[run_id]}))
             plan.replaced.append(path)
             plan.log_rows.append(
                 _log_row(None, partition, run_id, versions[run_id], committed_at.get(run_id, mtime), _relative(root, path))
             )
     return plan
+
+
+def _versioned(frame: pl.DataFrame, versions: dict[str, datetime | None]) -> pl.DataFrame:
+    """A frame's rows with their run's version (VERSION_COLUMN)."""
+    version = pl.col("run_id").replace_strict(versions, default=None, return_dtype=COMPACTIONS["run_ended_at"])
+    return frame.with_columns(version.alias(VERSION_COLUMN))
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -261,9 +287,11 @@ def _compact_table(lake: Path, table: str, state: _State, before: date | None) -
             )
         if len(plan.replaced) < 2:
             continue  # one file is as compact as it gets
-        merged = pl.concat(plan.frames, how="diagonal_relaxed") if plan.frames else pl.DataFrame(schema=TABLES[table])
+        schema = compact_schema(table)
+        merged = pl.concat(plan.frames, how="diagonal_relaxed") if plan.frames else pl.DataFrame(schema=schema)
         target = root / partition / f"date={month}" / compact_file
-        written.append(write_parquet_atomic(merged.select(TABLES[table].names()), target))
+        merged = merged.select(schema.names()).sort("run_id", maintain_order=True)
+        written.append(write_parquet_atomic(merged, target, row_group_size=COMPACT_ROW_GROUP))
         replaced += plan.replaced
         log_rows += [row | {"table_name": table, "compact_file": compact_file} for row in plan.log_rows]
     return written, replaced, log_rows

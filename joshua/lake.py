@@ -73,7 +73,7 @@ def table_path(root: L, table: str, run_id: str, **partitions: str) -> L:
     return storage.join(root, table, *parts, f"date={run_date(run_id)}", f"{run_id}.parquet")  # type: ignore[return-value]
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: L) -> L:
+def write_parquet_atomic(frame: pl.DataFrame, path: L, row_group_size: int | None = None) -> L:
     """Write a frame under a temporary name and rename it into place (never a partial file); an
     object is written in one PUT, which is atomic."""
     if isinstance(path, str):
@@ -82,7 +82,7 @@ def write_parquet_atomic(frame: pl.DataFrame, path: L) -> L:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        frame.write_parquet(temporary, compression="zstd", statistics=True)
+        frame.write_parquet(temporary, compression="zstd", statistics=True, row_group_size=row_group_size)
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -104,10 +104,10 @@ def test_a_crash_before_the_commit_leaves_the_old_files_authoritative_and_the_sw
     before, originals = snapshot(lake), files(lake)
     real_write = compaction.write_parquet_atomic
 
-    def crash_at_commit(frame, path):
+    def crash_at_commit(frame, path, **options):
         if path.parts[-3] == "compactions":
             raise OSError("killed before the commit")
-        return real_write(frame, path)
+        return real_write(frame, path, **options)
 
     monkeypatch.setattr(compaction, "write_parquet_atomic", crash_at_commit)
     with pytest.raises(OSError):

@@ -1,29 +1,25 @@
 -- DuckDB views over the Parquet lake; joshua/catalog.py fills in each table's relation.
 -- Rows of a run are visible once its `runs` row says 'completed'. Each table's relation already
--- applies the compaction log (joshua/compaction.py): a row shows from exactly one file.
+-- applies compaction (joshua/compaction.py, joshua/catalog.py): a row shows from exactly one file.
 
 -- The compaction log: one row per run a committed compaction covers in a partition.
 CREATE OR REPLACE VIEW compactions AS
 SELECT * EXCLUDE (date, filename) FROM {compactions};
 
--- Each run's latest `runs` row (a rerun's replaces the one before), from the run's own file or a
--- committed compaction's (the relation applies the compaction log).
+-- The compact files that count: in each directory (a table's month, per source where the table
+-- has sources), the latest whose compaction committed (its log file exists; compaction ids sort by
+-- sequence). It holds every row the ones before it did. File names only: no file is opened.
+CREATE OR REPLACE VIEW current_compacts AS
+SELECT file FROM glob('{lake_glob}/*/**/compact-*.parquet')
+WHERE substr(parse_filename(file, true), 9) IN (
+    SELECT parse_filename(file, true) FROM glob('{lake_glob}/compactions/**/*.parquet')
+)
+QUALIFY row_number() OVER (PARTITION BY parse_dirpath(file) ORDER BY file DESC) = 1;
+
+-- Each run's latest `runs` row (a rerun's replaces the one before), from the run's own file or the
+-- current compact file (see joshua/catalog.py).
 CREATE OR REPLACE VIEW runs AS
 SELECT * EXCLUDE (date) FROM {runs};
-
--- Which compact file stands for a run in a partition group (the partition without its date, whose
--- directory is a file's grandparent): the latest committed compaction covering the run at its
--- current version (a rerun committed since makes its own files count again).
-CREATE OR REPLACE VIEW compaction_cover AS
-SELECT
-    c.table_name,
-    '{lake}/' || c.table_name || CASE WHEN c.partition = '' THEN '' ELSE '/' || c.partition END AS directory,
-    c.run_id,
-    arg_max(c.compact_file, c.compaction_id) AS compact_file
-FROM compactions AS c
-JOIN runs AS r ON r.run_id = c.run_id AND r.ended_at IS NOT DISTINCT FROM c.run_ended_at
-WHERE c.table_name <> 'runs'
-GROUP BY ALL;
 
 CREATE OR REPLACE VIEW raw_items AS
 SELECT * EXCLUDE (date) FROM {raw_items}
