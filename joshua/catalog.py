@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from joshua import storage
-from joshua.compaction import COMPACT_PREFIX, COMPACTABLE, VERSION_COLUMN
+from joshua.compaction import COMPACT_PREFIX, COMPACTABLE, LOG_TABLE, VERSION_COLUMN
 from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from joshua.settings import RunPaths
@@ -34,8 +34,16 @@ CATALOG_STORAGE_VERSION = "v1.2.0"
 # refuses to mix two versions of it, and the views are bound again from a fresh listing.
 BIND_ATTEMPTS = 3
 SQL_DIR = Path(__file__).parent / "sql"
+# A table's compact files that count: in each directory, the latest whose compaction committed (its
+# log file exists; compaction ids sort by sequence). File names only, no file opened; the view
+# `current_compacts` applies the same rule to the whole lake.
+CURRENT_COMPACTS_SQL = """
+SELECT file FROM glob('{compacts}')
+WHERE substr(parse_filename(file, true), 9) IN (SELECT parse_filename(file, true) FROM glob('{log}'))
+QUALIFY row_number() OVER (PARTITION BY parse_dirpath(file) ORDER BY file DESC) = 1
+"""
 # A compactable table's visible rows once it has a compact file (joshua/compaction.py). A compact
-# file's row counts when its file is the current compact file of its directory (`current_compacts`)
+# file's row counts when its file is the current compact file of its directory (CURRENT_COMPACTS_SQL)
 # and it was merged at its run's current version (a rerun committed since makes the run's own files
 # count again). A run file's row counts unless the current compact file of its month holds its run
 # at the run's current version: a file the compaction replaced but has not deleted yet, or a rerun's
@@ -46,14 +54,14 @@ SELECT t.* EXCLUDE (filename, {version}) FROM {files} AS t
 LEFT JOIN (SELECT run_id, ended_at FROM runs) AS v ON v.run_id = t.run_id
 LEFT JOIN (
     SELECT DISTINCT parse_dirpath(filename) AS directory, run_id, {version} AS version FROM {files}
-    WHERE filename IN (SELECT file FROM current_compacts)
+    WHERE filename IN ({current})
       AND run_id IN (SELECT parse_filename(file, true) FROM glob('{pattern}'))
 ) AS c
     ON NOT starts_with(parse_filename(t.filename), '{prefix}')
    AND c.directory = parse_dirpath(parse_dirpath(t.filename)) || '/date=' || substr(parse_filename(parse_dirpath(t.filename)), 6, 7)
    AND c.run_id = t.run_id AND c.version IS NOT DISTINCT FROM v.ended_at
 WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}')
-           THEN t.filename IN (SELECT file FROM current_compacts) AND t.{version} IS NOT DISTINCT FROM v.ended_at
+           THEN t.filename IN ({current}) AND t.{version} IS NOT DISTINCT FROM v.ended_at
            ELSE c.run_id IS NULL END
 )"""
 # Each run's `runs` row: its own file's when it has one (a rerun committed after its run was
@@ -61,7 +69,7 @@ WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}')
 COMPACTED_RUNS_SQL = """(
 SELECT * EXCLUDE (filename) FROM {files}
 WHERE NOT starts_with(parse_filename(filename), '{prefix}')
-   OR (filename IN (SELECT file FROM current_compacts)
+   OR (filename IN ({current})
        AND run_id NOT IN (SELECT parse_filename(file, true) FROM glob('{pattern}')))
 )"""
 VIEWS_SQL = (SQL_DIR / "views.sql").read_text(encoding="utf-8")
@@ -114,8 +122,11 @@ def _relation(lake: Location, table: str, has_data: bool) -> str:
     if not (has_data and _has_compact_file(lake, table)):  # every file is a run file
         return f"(SELECT * EXCLUDE (filename) FROM {files} WHERE NOT starts_with(parse_filename(filename), '{COMPACT_PREFIX}'))"
     pattern = table_glob(lake, table).replace("'", "''")
+    current = CURRENT_COMPACTS_SQL.format(
+        compacts=pattern.removesuffix("*.parquet") + f"{COMPACT_PREFIX}*.parquet", log=table_glob(lake, LOG_TABLE).replace("'", "''")
+    )
     sql = COMPACTED_RUNS_SQL if table == "runs" else COMPACTED_ROWS_SQL
-    return sql.format(files=files, pattern=pattern, prefix=COMPACT_PREFIX, version=VERSION_COLUMN)
+    return sql.format(files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX, version=VERSION_COLUMN)
 
 
 def _has_compact_file(lake: Location, table: str) -> bool:
