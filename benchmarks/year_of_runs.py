@@ -9,7 +9,8 @@ benchmark writes, through the lake's own `table_path`/`write_parquet_atomic` and
 per run written last, the shipped schedules' runs: an hourly collection (raw items of nine sources,
 signals, ~200 articles, sources) and a daily assessment (the same plus assessments, risk factors,
 alerts) for `--days` days up to yesterday, each run with its own id, timestamps and article ids.
-A lake of the last 10 of those runs is the baseline.
+A lake of 10 of those runs, the schedule's last assessment and the nine collections before it, is
+the baseline (the last 10 runs of the day would hold no assessment: nothing for history to read).
 
 On the 10-run lake, the year lake, and the year lake after `compact_lake` (what `joshua db compact`
 and the weekly maintenance flow do), it prints: the wall time of one more real assessment (the
@@ -50,6 +51,7 @@ from joshua.catalog import build_catalog  # noqa: E402
 from joshua.compaction import compact_lake  # noqa: E402
 from joshua.history import HISTORY_SQL  # noqa: E402
 from joshua.lake import new_run_id, table_path, write_parquet_atomic  # noqa: E402
+from joshua.run import COLLECTION_FLOW_NAME, FLOW_NAME  # noqa: E402
 
 COLLECTION_HOURS = range(24)
 ASSESSMENT_AT = timedelta(hours=6, minutes=30)
@@ -92,6 +94,20 @@ def write_run(lake: Path, files: list[TemplateFile], started_at: datetime) -> st
             frame = frame.with_columns(started_at=pl.lit(started_at), ended_at=pl.lit(started_at + timedelta(seconds=4)))
         write_parquet_atomic(frame, table_path(lake, template.table, run_id, **template.partitions))
     return run_id
+
+
+def template_runs(lake: Path) -> dict[str, list[TemplateFile]]:
+    """The files of the template lake's collection run and assessment run, by kind."""
+    runs = pl.read_parquet(lake / "runs" / "**" / "*.parquet").select("run_id", "flow")
+    kinds = {COLLECTION_FLOW_NAME: "collection", FLOW_NAME: "assessment"}
+    return {kinds[flow]: template_files(lake, run_id) for run_id, flow in runs.iter_rows()}
+
+
+def ten_runs(plan: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
+    """The baseline: the schedule's 10 runs up to its last assessment (nine collections and it), so
+    the history it is queried for is not empty."""
+    last = max(index for index, (_, kind) in enumerate(plan) if kind == "assessment")
+    return plan[last - 9 : last + 1]
 
 
 def schedule(days: int, today: date) -> list[tuple[datetime, str]]:
@@ -181,28 +197,28 @@ def main() -> None:
         root = Path(args.workdir) if args.workdir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         root.mkdir(parents=True, exist_ok=True)
         stack.enter_context(prefect_test_harness(server_startup_timeout=180))
-        built_marker = root / f"built-{args.days}-days"
+        built_marker, template = root / f"built-{args.days}-days", root / "template"
+        plan = schedule(args.days, datetime.now(UTC).date())
         if not built_marker.exists():
-            for stale in ("template", "ten", "year", "year-compacted", "measured"):
+            for stale in ("template", "year", "year-compacted", "measured"):
                 shutil.rmtree(root / stale, ignore_errors=True)
             for marker in root.glob("built-*-days"):
                 marker.unlink()
-            template = root / "template"
-            collection_files = template_files(template / "lake", collect_and_curate(data_dir=str(template)))
-            assessment_files = template_files(template / "lake", assess(data_dir=str(template)).run_id)
-            plan = schedule(args.days, datetime.now(UTC).date())
-            kinds = {"collection": collection_files, "assessment": assessment_files}
+            collect_and_curate(data_dir=str(template))
+            assess(data_dir=str(template))
+        kinds = template_runs(template / "lake")
+        shutil.rmtree(root / "ten", ignore_errors=True)
+        for when, kind in ten_runs(plan):
+            write_run(root / "ten" / "lake", kinds[kind], when)
+        if not built_marker.exists():
             started = time.perf_counter()
-            for when, kind in plan[-10:]:
-                write_run(root / "ten" / "lake", kinds[kind], when)
             with ThreadPoolExecutor(max_workers=4) as pool:  # file writes wait on the disk, not the GIL
                 list(pool.map(lambda run: write_run(root / "year" / "lake", kinds[run[1]], run[0]), plan))
             built = time.perf_counter() - started
-            print(f"wrote {len(plan):,} runs ({sum(k == 'assessment' for _, k in plan)} assessments) "
-                  f"and a 10-run lake in {built:.0f} s", flush=True)
+            print(f"wrote {len(plan):,} runs ({sum(k == 'assessment' for _, k in plan)} assessments) in {built:.0f} s", flush=True)
             built_marker.touch()
         else:
-            print(f"reusing the lakes in {root}", flush=True)
+            print(f"reusing the year in {root}", flush=True)
 
         columns: dict[str, dict[str, str]] = {}
         raw: dict[str, dict[str, float]] = {}

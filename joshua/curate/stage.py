@@ -20,10 +20,12 @@ from schemas.records import Source, StageCounts
 from schemas.tables import RAW_ITEMS
 
 SOURCE_STATE_SQL = "SELECT * FROM sources"
+PRIOR_RUNS_SQL = "SELECT run_id FROM runs WHERE status = 'completed' AND started_at >= $since AND run_id <> $run_id"
+# `run_id >= $first` is implied by the list, but as a constant DuckDB checks it against each file's and
+# row group's statistics: a compacted year's articles (sorted by run id) are skipped but the look-back's.
 PRIOR_SQL = """
 SELECT DISTINCT ON (article_id) article_id, simhash FROM articles
-WHERE duplicate_of IS NULL AND simhash IS NOT NULL
-  AND run_id IN (SELECT run_id FROM runs WHERE status = 'completed' AND started_at >= $since AND run_id <> $run_id)
+WHERE duplicate_of IS NULL AND simhash IS NOT NULL AND run_id >= $first AND list_contains($runs, run_id)
 """
 
 
@@ -50,7 +52,8 @@ def lake_history(run: RunContext, lookback_days: float) -> tuple[dict[str, dict]
         rows = [dict(zip(names, row, strict=True)) for row in sources.fetchall()]
         state = {row["source_id"]: row for row in rows}
         since = run.started_at - timedelta(days=lookback_days)
-        prior = con.sql(PRIOR_SQL, params={"since": since, "run_id": run.run_id}).fetchnumpy()
+        runs = [row[0] for row in con.execute(PRIOR_RUNS_SQL, {"since": since, "run_id": run.run_id}).fetchall()]
+        prior = con.sql(PRIOR_SQL, params={"first": min(runs, default=""), "runs": runs}).fetchnumpy()
     return state, pl.DataFrame({name: prior[name] for name in PRIOR_SCHEMA}).cast(PRIOR_SCHEMA)
 
 

@@ -35,10 +35,10 @@ CREATE OR REPLACE VIEW source_history AS
 SELECT * EXCLUDE (date) FROM {sources}
 WHERE run_id IN (SELECT run_id FROM runs WHERE status IN ('completed', 'failed'));
 
--- Each source as the latest committed run left it.
+-- Each source as the latest committed run left it (its row with the greatest updated_at, then
+-- run_id; an aggregate, not a window: a year holds some 160,000 rows).
 CREATE OR REPLACE VIEW sources AS
-SELECT * FROM source_history
-QUALIFY row_number() OVER (PARTITION BY source_id ORDER BY updated_at DESC, run_id DESC) = 1;
+SELECT unnest(arg_max(h, (h.updated_at, h.run_id))) FROM source_history AS h GROUP BY h.source_id;
 
 CREATE OR REPLACE VIEW articles AS
 SELECT * EXCLUDE (date) FROM {articles}
