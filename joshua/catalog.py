@@ -38,9 +38,9 @@ SQL_DIR = Path(__file__).parent / "sql"
 # log file exists; compaction ids sort by sequence). File names only, no file opened; the view
 # `current_compacts` applies the same rule to the whole lake.
 CURRENT_COMPACTS_SQL = """
-SELECT file FROM glob('{compacts}')
+SELECT max(file) FROM glob('{compacts}')
 WHERE substr(parse_filename(file, true), 9) IN (SELECT parse_filename(file, true) FROM glob('{log}'))
-QUALIFY row_number() OVER (PARTITION BY parse_dirpath(file) ORDER BY file DESC) = 1
+GROUP BY parse_dirpath(file)
 """
 # A compactable table's visible rows once it has a compact file (joshua/compaction.py). A compact
 # file's row counts when its file is the current compact file of its directory (CURRENT_COMPACTS_SQL)

@@ -10,11 +10,11 @@ SELECT * EXCLUDE (date, filename) FROM {compactions};
 -- has sources), the latest whose compaction committed (its log file exists; compaction ids sort by
 -- sequence). It holds every row the ones before it did. File names only: no file is opened.
 CREATE OR REPLACE VIEW current_compacts AS
-SELECT file FROM glob('{lake_glob}/*/**/compact-*.parquet')
+SELECT max(file) AS file FROM glob('{lake_glob}/*/**/compact-*.parquet')
 WHERE substr(parse_filename(file, true), 9) IN (
     SELECT parse_filename(file, true) FROM glob('{lake_glob}/compactions/**/*.parquet')
 )
-QUALIFY row_number() OVER (PARTITION BY parse_dirpath(file) ORDER BY file DESC) = 1;
+GROUP BY parse_dirpath(file);
 
 -- Each run's latest `runs` row (a rerun's replaces the one before), from the run's own file or the
 -- current compact file (see joshua/catalog.py).
