@@ -261,3 +261,20 @@ def test_an_object_store_lake_is_refused_not_half_compacted():
     assert sweep_compactions("s3://bucket/joshua/lake", later()) == []
     with pytest.raises(ConfigError, match="not compactable"):
         compact_lake(Path("lake"), later(), tables=["calibration"])
+
+
+def test_compact_rows_carry_their_runs_version_sorted_by_run_and_readers_need_only_the_logs_file_names(lake):
+    before = snapshot(lake)
+    compact_lake(lake, later())
+    (articles,) = (lake / "articles").rglob("compact-*.parquet")
+    merged = pl.read_parquet(articles)
+    assert merged.get_column("run_id").is_sorted()
+    with connect_lake(lake) as con:
+        versions = dict(con.execute("SELECT run_id, ended_at FROM runs").fetchall())
+        assert sorted(row[0] for row in con.execute("FROM current_compacts").fetchall()) == sorted(map(str, files(lake)))
+    assert all(versions[run] == version for run, version in merged.select("run_id", compaction.VERSION_COLUMN).iter_rows())
+    (log,) = (lake / "compactions").rglob("*.parquet")
+    write_parquet_atomic(pl.DataFrame(schema=compaction.COMPACTIONS), log)  # the log's rows are the compactions' business
+    assert snapshot(lake) == before
+    log.unlink()  # without its log file the compaction never committed: the replaced files are gone, so are the rows
+    assert snapshot(lake)["articles"] == []
