@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import hashlib
 import os
 import tempfile
 import uuid
@@ -41,6 +42,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from joshua.catalog import connect_lake
@@ -186,19 +188,41 @@ def _indexed_runs(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
 
 
 def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    version, sorted_upto, next_key, dead = con.sql("SELECT version, sorted_upto, next_key, dead FROM meta").fetchall()[0]
-    return {"version": version, "sorted_upto": sorted_upto, "next_key": next_key, "dead": dead}
+    version, sorted_upto, next_key, dead, runs = con.sql("SELECT version, sorted_upto, next_key, dead, runs FROM meta").fetchall()[0]
+    return {"version": version, "sorted_upto": sorted_upto, "next_key": next_key, "dead": dead, "runs": runs}
+
+
+@contextmanager
+def _reading(index: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The index open read-only (no update in place meanwhile), or None when there is no index
+    built by this tokeniser."""
+    if not index.is_file():
+        yield None
+        return
+    with _locked(index, "lock", fcntl.LOCK_SH), duckdb.connect(str(index), read_only=True) as con:
+        try:
+            usable = _meta(con)["version"] == INDEX_VERSION
+        except (duckdb.CatalogException, duckdb.BinderException):  # not an index, or an older layout
+            usable = False
+        yield con if usable else None
 
 
 def _usable(index: Path) -> bool:
-    """Whether an index file exists and was built by this tokeniser (else it is rebuilt, or ignored)."""
-    if not index.is_file():
-        return False
-    with _locked(index, "lock", fcntl.LOCK_SH), duckdb.connect(str(index), read_only=True) as con:
-        try:
-            return _meta(con)["version"] == INDEX_VERSION
-        except duckdb.CatalogException:
-            return False
+    with _reading(index) as con:
+        return con is not None
+
+
+def runs_fingerprint(lake: Location) -> str | None:
+    """A digest of the names, sizes and modification times of a local lake's `runs` files: any
+    commit, rerun, failure or compaction changes it (None for an object-store lake: no cheap listing)."""
+    if isinstance(lake, str):
+        return None
+    digest = hashlib.sha256()
+    for directory, _, files in sorted(os.walk(lake / "runs")):
+        for name in sorted(files):
+            stat = os.stat(os.path.join(directory, name))
+            digest.update(f"{directory}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
 
 
 def _run_articles(lake_con: duckdb.DuckDBPyConnection, runs: list[str]) -> pl.DataFrame:
@@ -225,28 +249,30 @@ class IndexUpdate:
 def update_index(lake: Location, index: Path, rebuild: bool = False) -> IndexUpdate:
     """Bring the index up to the lake's committed runs: in place when the change is small, else (or
     with `rebuild`, or when there is no usable index yet) by rebuilding it from the lake."""
-    with _locked(index, "write.lock", fcntl.LOCK_EX), connect_lake(lake, only=frozenset({"articles"})) as lake_con:
-        committed = _committed_runs(lake_con)
-        if rebuild or not _usable(index):
-            return _rebuild(lake_con, committed, index)
-        with _locked(index, "lock", fcntl.LOCK_SH), duckdb.connect(str(index), read_only=True) as con:
-            indexed, meta = _indexed_runs(con), _meta(con)
-        removed = [run for run, version in indexed.items() if committed.get(run) != version]
-        added = [run for run, version in committed.items() if indexed.get(run) != version]
-        if not removed and not added:
+    with _locked(index, "write.lock", fcntl.LOCK_EX):
+        fingerprint = runs_fingerprint(lake)  # before reading the runs: a commit meanwhile shows as a change
+        with _reading(index) as con:
+            indexed, meta = (_indexed_runs(con), _meta(con)) if con is not None else ({}, None)
+        if meta is not None and not rebuild and fingerprint is not None and meta["runs"] == fingerprint:
             return IndexUpdate(0, 0, False, meta["next_key"] - meta["dead"])
-        new = _run_articles(lake_con, added)
-        unsorted = meta["next_key"] - meta["sorted_upto"] + new.height + meta["dead"]
-        if unsorted > REBUILD_FRACTION * max(meta["sorted_upto"], 1):
-            return _rebuild(lake_con, committed, index)
+        with connect_lake(lake, only=frozenset({"articles"})) as lake_con:
+            committed = _committed_runs(lake_con)
+            if rebuild or meta is None:
+                return _rebuild(lake_con, committed, index, fingerprint)
+            removed = [run for run, version in indexed.items() if committed.get(run) != version]
+            added = [run for run, version in committed.items() if indexed.get(run) != version]
+            new = _run_articles(lake_con, added)
+            unsorted = meta["next_key"] - meta["sorted_upto"] + new.height + meta["dead"]
+            if unsorted > REBUILD_FRACTION * max(meta["sorted_upto"], 1):
+                return _rebuild(lake_con, committed, index, fingerprint)
         with _locked(index, "lock", fcntl.LOCK_EX), duckdb.connect(str(index)) as con:
-            count = _apply(con, meta, new, removed, {run: committed[run] for run in added})
+            count = _apply(con, new, removed, {run: committed[run] for run in added}, fingerprint)
         return IndexUpdate(len(added), len(removed), False, count)
 
 
-def _apply(con: duckdb.DuckDBPyConnection, meta: dict[str, int], new: pl.DataFrame, removed: list[str], added: dict[str, tuple]) -> int:
+def _apply(con: duckdb.DuckDBPyConnection, new: pl.DataFrame, removed: list[str], added: dict[str, tuple], fingerprint: str | None) -> int:
     """Replace the removed runs' docs by the new rows, in one transaction; returns the live docs."""
-    docs = new.with_row_index("article_key", offset=meta["next_key"]).with_columns(pl.col("article_key").cast(pl.Int32))
+    docs = new.with_row_index("article_key", offset=_meta(con)["next_key"]).with_columns(pl.col("article_key").cast(pl.Int32))
     postings_frame = document_terms(docs.select("article_key", "title", "text")).select("term", "article_key")
     docs_frame = docs.select("article_key", *DOC_COLUMNS)
     runs_frame = pl.DataFrame(
@@ -270,13 +296,14 @@ def _apply(con: duckdb.DuckDBPyConnection, meta: dict[str, int], new: pl.DataFra
     con.sql("DELETE FROM indexed_runs WHERE run_id IN (SELECT unnest($runs))", params={"runs": [*removed, *added]})
     con.sql("INSERT INTO indexed_runs SELECT * FROM runs_frame")
     con.sql(
-        "UPDATE meta SET next_key = next_key + $n, dead = dead + $dead", params={"n": docs_frame.height, "dead": dead}
+        "UPDATE meta SET next_key = next_key + $n, dead = dead + $dead, runs = $runs",
+        params={"n": docs_frame.height, "dead": dead, "runs": fingerprint},
     )
     con.sql("COMMIT")
     return con.sql("SELECT count(*) FROM docs").fetchall()[0][0]
 
 
-def _rebuild(lake_con: duckdb.DuckDBPyConnection, committed: dict[str, tuple], index: Path) -> IndexUpdate:
+def _rebuild(lake_con: duckdb.DuckDBPyConnection, committed: dict[str, tuple], index: Path, fingerprint: str | None) -> IndexUpdate:
     """Write a new index of the committed runs beside the old one and rename it into place."""
     temporary = index.with_name(f".{index.name}.{uuid.uuid4().hex[:8]}.tmp")
     runs_frame = pl.DataFrame(
@@ -285,6 +312,7 @@ def _rebuild(lake_con: duckdb.DuckDBPyConnection, committed: dict[str, tuple], i
     )
     try:
         with tempfile.TemporaryDirectory(dir=index.parent, prefix=f".{index.name}.") as scratch:
+            lake_con.sql("SET enable_progress_bar = false")
             lake_con.sql("ATTACH ? AS fresh", params=[str(temporary)])
             try:
                 lake_con.sql("CREATE TABLE fresh.indexed_runs AS SELECT * FROM runs_frame")
@@ -318,8 +346,9 @@ def _rebuild(lake_con: duckdb.DuckDBPyConnection, committed: dict[str, tuple], i
                     )
                 count = lake_con.sql("SELECT count(*) FROM fresh.docs").fetchall()[0][0]
                 lake_con.sql(
-                    "CREATE TABLE fresh.meta AS SELECT $version AS version, $n AS sorted_upto, $n AS next_key, 0 AS dead",
-                    params={"version": INDEX_VERSION, "n": count},
+                    """CREATE TABLE fresh.meta AS SELECT $version AS version, $n AS sorted_upto, $n AS next_key,
+                    0 AS dead, CAST($runs AS VARCHAR) AS runs""",
+                    params={"version": INDEX_VERSION, "n": count, "runs": fingerprint},
                 )
             finally:
                 lake_con.sql("DETACH fresh")
@@ -338,41 +367,54 @@ def search_items(lake: Location, index: Path, query: str, limit: int = RESULT_LI
     """Committed articles whose title or text holds every word of `query` (the last as a prefix),
     each once (its row from its latest run), best first: quality, then publication date.
 
-    Answers from the index, plus a scan of the runs committed or rerun since it was last updated;
-    without an index every committed run is scanned (slow, still right).
+    Answers from the index alone while the lake's `runs` files are as the index last saw them;
+    otherwise adds a scan of the runs committed or rerun since; without an index every committed
+    run is scanned (slow, still right).
     """
     terms = query_terms(query)
+    fingerprint = runs_fingerprint(lake)
+    with _reading(index) as con:
+        if con is not None and fingerprint is not None and _meta(con)["runs"] == fingerprint:
+            return _index_top(con, terms, _meta(con), [], limit)
     with connect_lake(lake, only=frozenset({"articles"})) as lake_con:
         committed = _committed_runs(lake_con)
-        if not _usable(index):
-            found = _latest_rows(_run_articles(lake_con, list(committed)))
-            return _best(matching_rows(found, terms), limit)
-        with _locked(index, "lock", fcntl.LOCK_SH), duckdb.connect(str(index), read_only=True) as con:
-            indexed, meta = _indexed_runs(con), _meta(con)
-            hidden = [run for run, version in indexed.items() if committed.get(run) != version]
-            pending = _run_articles(lake_con, [run for run, version in committed.items() if indexed.get(run) != version])
-            # Articles whose latest row may differ from the index's view: decided here, row by row.
-            affected = set(pending["article_id"].to_list())
-            if hidden:
-                affected |= {r[0] for r in con.sql(
-                    "SELECT DISTINCT article_id FROM docs WHERE run_id IN (SELECT unnest($hidden))", params={"hidden": hidden}
-                ).fetchall()}
-            indexed_hits = _index_top(con, terms, meta["sorted_upto"], sorted(affected), limit)
-            if not affected:
-                return indexed_hits
-            older = con.sql(
-                f"""SELECT article_key, {', '.join(DOC_COLUMNS)} FROM docs
-                WHERE article_id IN (SELECT unnest($affected)) AND run_id NOT IN (SELECT unnest($hidden))""",
-                params={"affected": sorted(affected), "hidden": hidden},
-            ).pl()
-            latest = _latest_rows(pl.concat([older.with_columns(text=pl.lit(None, pl.String)), pending.with_columns(article_key=pl.lit(None, pl.Int32))], how="diagonal_relaxed"))
-            from_index = latest.filter(pl.col("article_key").is_not_null())
-            index_matches = _keys_matching(con, terms, from_index["article_key"].to_list())
-            revised = pl.concat([
-                from_index.filter(pl.col("article_key").is_in(index_matches)),
-                matching_rows(latest.filter(pl.col("article_key").is_null()), terms),
-            ])
-        return _best(pl.concat([indexed_hits, revised.select(RESULT_COLUMNS)], how="vertical_relaxed"), limit)
+        with _reading(index) as con:
+            if con is None:
+                found = _latest_rows(_run_articles(lake_con, list(committed)))
+                return _best(matching_rows(found, terms), limit)
+            return _merged(con, lake_con, committed, terms, limit)
+
+
+def _merged(con: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnection, committed: dict[str, tuple], terms: list[Term], limit: int) -> pl.DataFrame:
+    """The index's answer corrected by the runs committed, rerun or withdrawn since its update."""
+    indexed = _indexed_runs(con)
+    hidden = [run for run, version in indexed.items() if committed.get(run) != version]
+    pending = _run_articles(lake_con, [run for run, version in committed.items() if indexed.get(run) != version])
+    # Articles whose latest row may differ from the index's: decided here, row by row.
+    affected = set(pending["article_id"].to_list())
+    if hidden:
+        affected |= {r[0] for r in con.sql(
+            "SELECT DISTINCT article_id FROM docs WHERE run_id IN (SELECT unnest($hidden))", params={"hidden": hidden}
+        ).fetchall()}
+    indexed_hits = _index_top(con, terms, _meta(con), sorted(affected), limit)
+    if not affected:
+        return indexed_hits
+    older = con.sql(
+        f"""SELECT article_key, {', '.join(DOC_COLUMNS)} FROM docs
+        WHERE article_id IN (SELECT unnest($affected)) AND run_id NOT IN (SELECT unnest($hidden))""",
+        params={"affected": sorted(affected), "hidden": hidden},
+    ).pl()
+    latest = _latest_rows(pl.concat(
+        [older.with_columns(text=pl.lit(None, pl.String)), pending.with_columns(article_key=pl.lit(None, pl.Int32))],
+        how="diagonal_relaxed",
+    ))
+    from_index = latest.filter(pl.col("article_key").is_not_null())
+    index_matches = _keys_matching(con, terms, from_index["article_key"].to_list())
+    revised = pl.concat([
+        from_index.filter(pl.col("article_key").is_in(index_matches)).select(RESULT_COLUMNS),
+        matching_rows(latest.filter(pl.col("article_key").is_null()), terms).select(RESULT_COLUMNS),
+    ])
+    return _best(pl.concat([indexed_hits, revised], how="vertical_relaxed"), limit)
 
 
 def _latest_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -396,33 +438,51 @@ def _postings_sql(terms: list[Term], key_filter: str) -> tuple[str, dict[str, ob
     return "\nINTERSECT\n".join(parts), params
 
 
-def _index_top(con: duckdb.DuckDBPyConnection, terms: list[Term], sorted_upto: int, excluded: list[str], limit: int) -> pl.DataFrame:
+def _index_top(con: duckdb.DuckDBPyConnection, terms: list[Term], meta: dict, excluded: list[str], limit: int) -> pl.DataFrame:
     """The best `limit` current indexed matches, leaving out the `excluded` articles.
 
-    Keys below `sorted_upto` run best first, so the search reads keys below a window (plus the
-    unsorted tail) and widens the window until the window alone holds `limit` matches."""
-    window = FIRST_WINDOW
-    while True:
-        whole = window >= sorted_upto
-        key_filter = "true" if whole else "(article_key < $window OR article_key >= $sorted_upto)"
-        matched, params = _postings_sql(terms, key_filter)
-        sql = f"""
-        WITH matched AS ({matched})
-        SELECT {', '.join(RESULT_COLUMNS)}, count(*) FILTER (WHERE article_key < $window) OVER () AS in_window
-        FROM docs AS d SEMI JOIN matched USING (article_key)
-        WHERE d.current {"AND d.article_id NOT IN (SELECT unnest($excluded))" if excluded else ""}
-        ORDER BY {RANK_ORDER}
-        LIMIT $limit
-        """
-        params |= {"window": window, "limit": limit}
-        if not whole:
-            params["sorted_upto"] = sorted_upto
-        if excluded:
-            params["excluded"] = excluded
-        rows = con.sql(sql, params=params).pl()
-        if whole or (rows.height and rows["in_window"][0] >= limit):
-            return rows.select(RESULT_COLUMNS)
-        window *= WINDOW_GROWTH
+    Keys below `sorted_upto` run best first: the search reads the postings of a window of keys,
+    then of a window WINDOW_GROWTH times larger after it, and so on until it holds `limit` matches
+    (or has read the sorted part), and then every match of the unsorted tail. Each step reads only
+    its key range of postings and docs (the zonemaps skip the rest); the rows are fetched by key."""
+    sorted_upto, next_key = meta["sorted_upto"], meta["next_key"]
+    keys: list[int] = []
+    low, width = 0, FIRST_WINDOW
+    while len(keys) < limit and low < sorted_upto:
+        high = min(low + width, sorted_upto)
+        keys += _matching_keys(con, terms, excluded, low, high).tolist()
+        low, width = high, width * WINDOW_GROWTH
+    best = keys[:limit]  # in key order, which is best-first
+    if next_key > sorted_upto:
+        tail = _matching_keys(con, terms, excluded, sorted_upto, next_key)
+        best += [row[0] for row in con.sql(
+            f"""SELECT article_key FROM docs WHERE article_key >= $low AND article_key IN (SELECT unnest($keys))
+            ORDER BY {RANK_ORDER} LIMIT $limit""",
+            params={"low": sorted_upto, "keys": tail.tolist(), "limit": limit},
+        ).fetchall()]
+    return _best(_docs_by_key(con, best), limit)
+
+
+def _matching_keys(con: duckdb.DuckDBPyConnection, terms: list[Term], excluded: list[str], low: int, high: int) -> np.ndarray:
+    """The keys in [low, high) of current docs holding every term, in order."""
+    matched, params = _postings_sql(terms, "article_key >= $low AND article_key < $high")
+    keys = con.sql(f"{matched}", params=params | {"low": low, "high": high}).fetchnumpy()["article_key"]
+    if not len(keys):
+        return np.sort(keys)
+    # Rows not shown: an article's row from an older run, or one whose article is decided elsewhere.
+    hidden = "OR article_id IN (SELECT unnest($excluded))" if excluded else ""
+    shadowed = con.sql(
+        f"SELECT article_key FROM docs WHERE article_key >= $low AND article_key < $high AND (NOT current {hidden})",
+        params={"low": low, "high": high} | ({"excluded": excluded} if excluded else {}),
+    ).fetchnumpy()["article_key"]
+    return np.setdiff1d(keys, shadowed)  # sorted
+
+
+def _docs_by_key(con: duckdb.DuckDBPyConnection, keys: list[int]) -> pl.DataFrame:
+    """Docs rows by key: a literal IN list, which DuckDB checks against each row group's zonemap."""
+    placeholders = ", ".join(f"$k{i}" for i in range(len(keys))) or "NULL"
+    sql = f"SELECT {', '.join(RESULT_COLUMNS)} FROM docs WHERE article_key IN ({placeholders})"
+    return con.sql(sql, params={f"k{i}": key for i, key in enumerate(keys)}).pl()
 
 
 def _keys_matching(con: duckdb.DuckDBPyConnection, terms: list[Term], keys: list[int]) -> list[int]:
