@@ -13,8 +13,10 @@ lake's Parquet files for the indexed runs:
   order lets a search read only the first stretch of keys when a term is common.
 * `indexed_runs`: the committed runs indexed, with the `started_at`/`ended_at` of the version
   indexed (a rerun commits a new version, whose articles replace the old).
-* `meta`: `sorted_upto` (keys below it are in best-first order), `next_key`, `dead` (docs deleted
-  since the build, whose postings linger until the next one) and the tokeniser's version.
+* `dead_keys`: the keys of docs deleted since the build (a rerun's or withdrawn run's), whose
+  postings linger until the next one.
+* `meta`: `sorted_upto` (keys below it are in best-first order), `next_key`, `dead` (how many keys
+  are dead), the digest of the `runs` files it saw (`runs_fingerprint`) and the tokeniser's version.
 
 `update_index` indexes the committed runs not yet indexed (through the lake's views, so only
 committed rows, compaction applied) and drops runs indexed at a version no longer committed; when
@@ -230,7 +232,12 @@ def _run_articles(lake_con: duckdb.DuckDBPyConnection, runs: list[str]) -> pl.Da
     if not runs:
         return pl.DataFrame(schema={c: TABLES["articles"][c] for c in [*DOC_COLUMNS, "text"]})
     sql = f"SELECT {', '.join(DOC_COLUMNS)}, text FROM articles WHERE run_id IN (SELECT unnest($runs)) ORDER BY {RANK_ORDER}"
-    return lake_con.sql(sql, params={"runs": runs}).pl()
+    return _utc(lake_con.sql(sql, params={"runs": runs}).pl())
+
+
+def _utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """DuckDB hands back `Etc/UTC`; the lake's contracts (and frames built from them) say `UTC`."""
+    return frame.with_columns(pl.col("published_at").dt.convert_time_zone("UTC"))
 
 
 # ---------------------------------------------------------------------------------- building
@@ -283,6 +290,7 @@ def _apply(con: duckdb.DuckDBPyConnection, new: pl.DataFrame, removed: list[str]
     affected = con.sql(
         "SELECT DISTINCT article_id FROM docs WHERE run_id IN (SELECT unnest($removed))", params={"removed": removed}
     ).fetchall()
+    con.sql("INSERT INTO dead_keys SELECT article_key FROM docs WHERE run_id IN (SELECT unnest($removed))", params={"removed": removed})
     dead = con.sql("DELETE FROM docs WHERE run_id IN (SELECT unnest($removed))", params={"removed": removed}).fetchall()[0][0]
     con.sql(f"INSERT INTO docs SELECT {', '.join(['article_key', *DOC_COLUMNS])}, false FROM docs_frame")
     con.sql("INSERT INTO postings SELECT term, article_key FROM postings_frame ORDER BY term, article_key")
@@ -344,6 +352,7 @@ def _rebuild(lake_con: duckdb.DuckDBPyConnection, committed: dict[str, tuple], i
                         "INSERT INTO fresh.postings SELECT term, article_key FROM read_parquet(?) ORDER BY term, article_key",
                         params=[glob.escape(str(postings.parent)) + "/*.parquet"],
                     )
+                lake_con.sql("CREATE TABLE fresh.dead_keys (article_key INTEGER)")
                 count = lake_con.sql("SELECT count(*) FROM fresh.docs").fetchall()[0][0]
                 lake_con.sql(
                     """CREATE TABLE fresh.meta AS SELECT $version AS version, $n AS sorted_upto, $n AS next_key,
@@ -404,6 +413,7 @@ def _merged(con: duckdb.DuckDBPyConnection, lake_con: duckdb.DuckDBPyConnection,
         WHERE article_id IN (SELECT unnest($affected)) AND run_id NOT IN (SELECT unnest($hidden))""",
         params={"affected": sorted(affected), "hidden": hidden},
     ).pl()
+    older = _utc(older)
     latest = _latest_rows(pl.concat(
         [older.with_columns(text=pl.lit(None, pl.String)), pending.with_columns(article_key=pl.lit(None, pl.Int32))],
         how="diagonal_relaxed",
@@ -469,10 +479,12 @@ def _matching_keys(con: duckdb.DuckDBPyConnection, terms: list[Term], excluded: 
     keys = con.sql(f"{matched}", params=params | {"low": low, "high": high}).fetchnumpy()["article_key"]
     if not len(keys):
         return np.sort(keys)
-    # Rows not shown: an article's row from an older run, or one whose article is decided elsewhere.
+    # Keys not shown: an article's row from an older run, one whose article is decided elsewhere,
+    # and a deleted doc's (its postings stay until the next rebuild).
     hidden = "OR article_id IN (SELECT unnest($excluded))" if excluded else ""
     shadowed = con.sql(
-        f"SELECT article_key FROM docs WHERE article_key >= $low AND article_key < $high AND (NOT current {hidden})",
+        f"""SELECT article_key FROM docs WHERE article_key >= $low AND article_key < $high AND (NOT current {hidden})
+        UNION ALL SELECT article_key FROM dead_keys WHERE article_key >= $low AND article_key < $high""",
         params={"low": low, "high": high} | ({"excluded": excluded} if excluded else {}),
     ).fetchnumpy()["article_key"]
     return np.setdiff1d(keys, shadowed)  # sorted
@@ -482,7 +494,7 @@ def _docs_by_key(con: duckdb.DuckDBPyConnection, keys: list[int]) -> pl.DataFram
     """Docs rows by key: a literal IN list, which DuckDB checks against each row group's zonemap."""
     placeholders = ", ".join(f"$k{i}" for i in range(len(keys))) or "NULL"
     sql = f"SELECT {', '.join(RESULT_COLUMNS)} FROM docs WHERE article_key IN ({placeholders})"
-    return con.sql(sql, params={f"k{i}": key for i, key in enumerate(keys)}).pl()
+    return _utc(con.sql(sql, params={f"k{i}": key for i, key in enumerate(keys)}).pl())
 
 
 def _keys_matching(con: duckdb.DuckDBPyConnection, terms: list[Term], keys: list[int]) -> list[int]:
