@@ -383,8 +383,9 @@ def search_items(lake: Location, index: Path, query: str, limit: int = RESULT_LI
     terms = query_terms(query)
     fingerprint = runs_fingerprint(lake)
     with _reading(index) as con:
-        if con is not None and fingerprint is not None and _meta(con)["runs"] == fingerprint:
-            return _index_top(con, terms, _meta(con), [], limit)
+        meta = _meta(con) if con is not None else None
+        if meta is not None and fingerprint is not None and meta["runs"] == fingerprint:
+            return _index_top(con, terms, meta, [], limit)
     with connect_lake(lake, only=frozenset({"articles"})) as lake_con:
         committed = _committed_runs(lake_con)
         with _reading(index) as con:
@@ -460,9 +461,9 @@ def _index_top(con: duckdb.DuckDBPyConnection, terms: list[Term], meta: dict, ex
     low, width = 0, FIRST_WINDOW
     while len(keys) < limit and low < sorted_upto:
         high = min(low + width, sorted_upto)
-        keys += _matching_keys(con, terms, excluded, low, high).tolist()
+        keys += _matching_keys(con, terms, excluded, low, high, limit - len(keys)).tolist()
         low, width = high, width * WINDOW_GROWTH
-    best = keys[:limit]  # in key order, which is best-first
+    best = keys  # in key order, which is best-first
     if next_key > sorted_upto:
         tail = _matching_keys(con, terms, excluded, sorted_upto, next_key)
         best += [row[0] for row in con.sql(
@@ -473,21 +474,26 @@ def _index_top(con: duckdb.DuckDBPyConnection, terms: list[Term], meta: dict, ex
     return _best(_docs_by_key(con, best), limit)
 
 
-def _matching_keys(con: duckdb.DuckDBPyConnection, terms: list[Term], excluded: list[str], low: int, high: int) -> np.ndarray:
-    """The keys in [low, high) of current docs holding every term, in order."""
+def _matching_keys(
+    con: duckdb.DuckDBPyConnection, terms: list[Term], excluded: list[str], low: int, high: int, limit: int | None = None
+) -> np.ndarray:
+    """The first `limit` (or all) keys in [low, high) of current docs holding every term, in order."""
     matched, params = _postings_sql(terms, "article_key >= $low AND article_key < $high")
-    keys = con.sql(f"{matched}", params=params | {"low": low, "high": high}).fetchnumpy()["article_key"]
-    if not len(keys):
-        return np.sort(keys)
     # Keys not shown: an article's row from an older run, one whose article is decided elsewhere,
     # and a deleted doc's (its postings stay until the next rebuild).
     hidden = "OR article_id IN (SELECT unnest($excluded))" if excluded else ""
-    shadowed = con.sql(
-        f"""SELECT article_key FROM docs WHERE article_key >= $low AND article_key < $high AND (NOT current {hidden})
-        UNION ALL SELECT article_key FROM dead_keys WHERE article_key >= $low AND article_key < $high""",
-        params={"low": low, "high": high} | ({"excluded": excluded} if excluded else {}),
-    ).fetchnumpy()["article_key"]
-    return np.setdiff1d(keys, shadowed)  # sorted
+    sql = f"""
+    SELECT article_key FROM (
+        {matched}
+        EXCEPT
+        (SELECT article_key FROM docs WHERE article_key >= $low AND article_key < $high AND (NOT current {hidden})
+         UNION ALL SELECT article_key FROM dead_keys WHERE article_key >= $low AND article_key < $high)
+    ) ORDER BY article_key {"LIMIT $limit" if limit is not None else ""}
+    """
+    params |= {"low": low, "high": high} | ({"excluded": excluded} if excluded else {})
+    if limit is not None:
+        params["limit"] = limit
+    return con.sql(sql, params=params).fetchnumpy()["article_key"]
 
 
 def _docs_by_key(con: duckdb.DuckDBPyConnection, keys: list[int]) -> pl.DataFrame:
