@@ -189,7 +189,7 @@ def _indexed_runs(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     return {run_id: (started, ended) for run_id, started, ended in rows}
 
 
-def _meta(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def _meta(con: duckdb.DuckDBPyConnection) -> dict:
     version, sorted_upto, next_key, dead, runs = con.sql("SELECT version, sorted_upto, next_key, dead, runs FROM meta").fetchall()[0]
     return {"version": version, "sorted_upto": sorted_upto, "next_key": next_key, "dead": dead, "runs": runs}
 
