@@ -92,8 +92,10 @@ class Term:
         if not self.prefix:
             return f"term = $t{i}", {f"t{i}": self.text}
         # Every string starting with the prefix sorts below the prefix with its last character
-        # bumped (UTF-8 byte order is code point order): a range, which the zonemaps prune.
-        upper = self.text[:-1] + chr(ord(self.text[-1]) + 1) if ord(self.text[-1]) < 0x10FFFF else self.text + "\U0010ffff"
+        # bumped (UTF-8 byte order is code point order): a range, which the zonemaps prune. A
+        # token's characters are letters, marks or digits: never U+D7FF (before the surrogates)
+        # nor U+10FFFF, so the bumped one is a character.
+        upper = self.text[:-1] + chr(ord(self.text[-1]) + 1)
         return f"term >= $t{i} AND term < $u{i}", {f"t{i}": self.text, f"u{i}": upper}
 
     def matches(self, term: pl.Expr) -> pl.Expr:
