@@ -114,15 +114,28 @@ def create_bucket(server: S3Server, name: str) -> None:
     client.create_bucket(Bucket=name)
 
 
+# Clients forgotten by `forget_s3_clients`, kept alive until the process ends: a DuckDB connection
+# that had one registered may still hold it, and freeing a filesystem under DuckDB has crashed the
+# interpreter (duckdb/duckdb#11875; a CI run of this suite died of a segmentation fault here).
+_FORGOTTEN_CLIENTS: list[object] = []
+
+
+def forget_s3_clients() -> None:
+    """Make the next S3 filesystem read the current environment (fsspec caches instances)."""
+    from joshua.storage import s3_filesystem_class
+
+    cls = s3_filesystem_class()
+    _FORGOTTEN_CLIENTS.extend(cls._cache.values())
+    cls.clear_instance_cache()
+
+
 @pytest.fixture
 def s3_bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
     """A fresh bucket; this process's environment points at the server (and fsspec forgets earlier clients)."""
-    from joshua.storage import s3_filesystem_class
-
     name = f"joshua-{uuid.uuid4().hex[:12]}"
     create_bucket(s3_server, name)
     for key, value in s3_server.env.items():
         monkeypatch.setenv(key, value)
-    s3_filesystem_class().clear_instance_cache()
+    forget_s3_clients()
     yield S3Bucket(server=s3_server, bucket=name, url=f"s3://{name}/joshua", env=dict(s3_server.env))
-    s3_filesystem_class().clear_instance_cache()
+    forget_s3_clients()

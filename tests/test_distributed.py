@@ -32,9 +32,8 @@ from prefect.events.schemas.automations import AutomationCore
 from joshua import storage
 from joshua.catalog import connect_lake
 from joshua.lake import table_glob
-from joshua.storage import s3_filesystem_class
 from tests.postgres import Postgres
-from tests.s3server import S3Server, create_bucket
+from tests.s3server import S3Server, create_bucket, forget_s3_clients
 from tests.prefect_cluster import (
     AD_HOC,
     HOURLY,
@@ -116,9 +115,9 @@ def shared_lake(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -
     with pytest.MonkeyPatch.context() as patch:
         for name, value in s3_server.env.items():
             patch.setenv(name, value)
-        s3_filesystem_class().clear_instance_cache()
+        forget_s3_clients()
         yield SharedLake(f"s3://{bucket}/joshua", reach, tmp_path_factory.mktemp("hosts"))
-        s3_filesystem_class().clear_instance_cache()
+        forget_s3_clients()
 
 
 class TreeSampler:
