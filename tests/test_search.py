@@ -317,3 +317,27 @@ def test_the_search_command_builds_the_index_and_prints_results(tmp_path):
     assert refused.exit_code == 2 and "no words" in refused.output
     indexed = runner.invoke(app, ["db", "index", "--data-dir", str(data_dir), "--rebuild"])
     assert indexed.exit_code == 0 and "rebuilt" in indexed.output and "7 article row(s)" in indexed.output
+
+
+def test_an_update_in_place_waits_for_a_search_that_has_the_index_open(lake, index):
+    import threading
+
+    write_run(lake, run_id(1), [{"article_id": f"a{i}", "title": f"filler {i}"} for i in range(20)])
+    update_index(lake, index)
+    write_run(lake, run_id(2), [{"article_id": "new", "title": "missile"}])
+    opened, release = threading.Event(), threading.Event()
+
+    def reader():
+        with joshua.search._reading(index) as con:
+            opened.set()
+            release.wait(10)
+            assert con.sql("SELECT count(*) FROM docs").fetchall() == [(20,)]
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    opened.wait(10)
+    threading.Timer(0.5, release.set).start()
+    update = update_index(lake, index)  # blocks on the reader's shared lock, then updates in place
+    thread.join()
+    assert (update.added, update.rebuilt) == (1, False)
+    assert ids(lake, index, "missile") == ["new"]
