@@ -203,12 +203,18 @@ def _reading(index: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
     if not index.is_file():
         yield None
         return
-    with _locked(index, "lock", fcntl.LOCK_SH), duckdb.connect(str(index), read_only=True) as con:
+    with _locked(index, "lock", fcntl.LOCK_SH):
         try:
-            usable = _meta(con)["version"] == INDEX_VERSION
-        except (duckdb.CatalogException, duckdb.BinderException):  # not an index, or an older layout
-            usable = False
-        yield con if usable else None
+            con = duckdb.connect(str(index), read_only=True)
+        except duckdb.IOException:  # not a DuckDB file (damaged): searches scan, the next update rebuilds it
+            yield None
+            return
+        with con:
+            try:
+                usable = _meta(con)["version"] == INDEX_VERSION
+            except (duckdb.CatalogException, duckdb.BinderException):  # not an index, or an older layout
+                usable = False
+            yield con if usable else None
 
 
 def _usable(index: Path) -> bool:
@@ -217,7 +223,7 @@ def _usable(index: Path) -> bool:
 
 
 def runs_fingerprint(lake: Location) -> str | None:
-    """A digest of the names, sizes and modification times of a local lake's `runs` files: any
+    """A digest of the names, inodes, sizes and modification times of a local lake's `runs` files: any
     commit, rerun, failure or compaction changes it (None for an object-store lake: no cheap listing)."""
     if isinstance(lake, str):
         return None
@@ -225,7 +231,7 @@ def runs_fingerprint(lake: Location) -> str | None:
     for directory, _, files in sorted(os.walk(lake / "runs")):
         for name in sorted(files):
             stat = os.stat(os.path.join(directory, name))
-            digest.update(f"{directory}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+            digest.update(f"{directory}/{name}\0{stat.st_ino}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 

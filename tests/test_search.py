@@ -341,3 +341,11 @@ def test_an_update_in_place_waits_for_a_search_that_has_the_index_open(lake, ind
     thread.join()
     assert (update.added, update.rebuilt) == (1, False)
     assert ids(lake, index, "missile") == ["new"]
+
+
+def test_a_damaged_index_is_ignored_by_searches_and_rebuilt_by_the_next_update(lake, index):
+    write_run(lake, run_id(1), [{"article_id": "a", "title": "reactor"}])
+    index.write_bytes(b"not a database")
+    assert ids(lake, index, "reactor") == ["a"]
+    assert update_index(lake, index).rebuilt
+    assert ids(lake, index, "reactor") == ["a"]
