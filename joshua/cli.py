@@ -333,7 +333,7 @@ def db_index(
     from joshua.search import update_index
 
     paths = _settings(data_dir).paths
-    update = update_index(paths.lake, paths.search_index, rebuild=rebuild)
+    update = update_index(paths.lake, paths.search_index, rebuild=rebuild or None)
     how = "rebuilt" if update.rebuilt else f"updated ({update.added} run(s) added, {update.removed} removed)"
     console.print(f"{how} {paths.search_index}: {update.articles} article row(s)", markup=False)
 

@@ -261,15 +261,19 @@ class IndexUpdate:
     articles: int
 
 
-def update_index(lake: Location, index: Path, rebuild: bool = False) -> IndexUpdate:
+def update_index(lake: Location, index: Path, rebuild: bool | None = None) -> IndexUpdate:
     """Bring the index up to the lake's committed runs: in place when the change is small, else (or
-    with `rebuild`, or when there is no usable index yet) by rebuilding it from the lake."""
+    when there is no usable index yet) by rebuilding it from the lake. `rebuild=True` always
+    rebuilds; `rebuild=False` never does (a commit's cheap update: in place, or nothing without a
+    usable index), leaving the re-sort to maintenance."""
     with _locked(index, "write.lock", fcntl.LOCK_EX):
         fingerprint = runs_fingerprint(lake)  # before reading the runs: a commit meanwhile shows as a change
         with _reading(index) as con:
             indexed, meta = (_indexed_runs(con), _meta(con)) if con is not None else ({}, None)
         if meta is not None and not rebuild and fingerprint is not None and meta["runs"] == fingerprint:
             return IndexUpdate(0, 0, False, meta["next_key"] - meta["dead"])
+        if meta is None and rebuild is False:
+            return IndexUpdate(0, 0, False, 0)
         with connect_lake(lake, only=frozenset({"articles"})) as lake_con:
             committed = _committed_runs(lake_con)
             if rebuild or meta is None:
@@ -278,7 +282,7 @@ def update_index(lake: Location, index: Path, rebuild: bool = False) -> IndexUpd
             added = [run for run, version in committed.items() if indexed.get(run) != version]
             new = _run_articles(lake_con, added)
             unsorted = meta["next_key"] - meta["sorted_upto"] + new.height + meta["dead"]
-            if unsorted > REBUILD_FRACTION * max(meta["sorted_upto"], 1):
+            if rebuild is None and unsorted > REBUILD_FRACTION * max(meta["sorted_upto"], 1):
                 return _rebuild(lake_con, committed, index, fingerprint)
         with _locked(index, "lock", fcntl.LOCK_EX), duckdb.connect(str(index)) as con:
             count = _apply(con, new, removed, {run: committed[run] for run in added}, fingerprint)

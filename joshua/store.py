@@ -223,7 +223,7 @@ def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source]
     try:
         build_catalog(run.paths.lake, run.paths.catalog)
         if run.paths.search_index.is_file():  # an index someone built is kept current, a run's articles at a time
-            update_index(run.paths.lake, run.paths.search_index)
+            update_index(run.paths.lake, run.paths.search_index, rebuild=False)
         push_caches(run.paths, since=run.started_at.timestamp())
     except (duckdb.Error, OSError, StorageError) as exc:
         return f"run {run.run_id} committed, but refreshing the catalog, search index or caches failed: {type(exc).__name__}: {exc}"

@@ -241,9 +241,10 @@ def test_the_commit_of_a_run_updates_an_existing_index(tmp_path):
     record = run_record(
         context, status="completed", ended_at=started, analyzer="heuristic", data_label="test", stages=[], outcomes=[], errors=[]
     )
-    assert commit_run(context, record) is None
+    assert commit_run(context, record) is None  # one article on top of one: past the rebuild threshold, still in place
     with duckdb.connect(str(paths.search_index), read_only=True) as con:
         assert sorted(con.sql("SELECT run_id FROM indexed_runs").fetchall()) == [(run_id(1),), (run,)]
+        assert con.sql("SELECT sorted_upto, next_key FROM meta").fetchall() == [(1, 2)]
 
 
 # ------------------------------------------------------------------------------------------ brute force
