@@ -6,7 +6,10 @@ Builds, in a temporary directory, a lake of `years` of daily assessments (eight 
 `articles` articles, then times, through the DuckDB catalog file, the queries behind
 `joshua history` (as it was, then as it is), a one-year period, the top-N factors and the 30-day rolling average (P50/P95 over
 `repeat` runs each, results fetched as NumPy arrays so Python object conversion is not counted), and
-the time to build the full HTML report of the latest assessment.
+the time to build the full HTML report of the latest assessment. Item search: the `search_items`
+macro's scan (ILIKE over every article), then `joshua.search` (its index's build time and size,
+then P50/P95 of whole calls: opening the index included), and the cost of one more committed run
+(a search before the index is updated, the in-place update, a search after).
 """
 
 from __future__ import annotations
@@ -28,13 +31,19 @@ from joshua.catalog import build_catalog, connect_lake  # noqa: E402
 from joshua.history import HISTORY_SQL  # noqa: E402
 from joshua.lake import table_path, write_parquet_atomic  # noqa: E402
 from joshua.reporting.data import load_report_data  # noqa: E402
+from joshua.search import search_items, update_index  # noqa: E402
 from joshua.reporting.write import write_report  # noqa: E402
 from joshua.settings import load_settings  # noqa: E402
 from schemas.records import Category  # noqa: E402
 from schemas.tables import TABLES  # noqa: E402
-from tests.lake_factory import write_lake  # noqa: E402
+from tests.lake_factory import full, write_lake  # noqa: E402
 
 RUN = "20260101T000000Z-abcdef"
+# Every article draws its words from nine, so two of them match about 70% of the lake (the worst
+# case for an index: the best 50 of 3.6 M matches), a prefix too; then a rare word, and one no
+# article holds.
+SEARCHES = ["warhead treaty", "warhead tre", "strike reactor sanctions alert", "zaporizhzhia", "uranium"]
+NEW_RUN = "20261128T000000Z-fedcba"
 # `joshua history` before it listed a top-N: the change column windowed every assessment first.
 OLD_HISTORY_SQL = """
 WITH page AS (
@@ -86,7 +95,9 @@ def build(lake: Path, years: int, articles: int) -> str:
                 "article_id": [f"x{part + i:08d}" for i in range(n)],
                 "run_id": RUN,
                 "source_id": rng.choice(["reuters", "bbc", "tass", "iaea"], n),
-                "title": [" ".join(t) for t in rng.choice(words, (n, 4))],
+                # one article in 100,000 also names a place: a rare word (50 articles in 5 M)
+                "title": [" ".join(t) + (" Zaporizhzhia" if (part + i) % 100_000 == 0 else "")
+                          for i, t in enumerate(rng.choice(words, (n, 4)))],
                 "text": [" ".join(t) for t in rng.choice(words, (n, 12))],
                 "published_at": [start + timedelta(minutes=int(m)) for m in rng.integers(0, 525_600 * years, n)],
                 "quality": rng.uniform(size=n),
@@ -100,6 +111,19 @@ def build(lake: Path, years: int, articles: int) -> str:
         path = lake / "articles" / f"date=2026-01-01" / f"{RUN}-{part // per_file:03d}.parquet"
         write_parquet_atomic(full_frame.select(TABLES["articles"].names()), path)
     return ids[-1]
+
+
+def commit_new_run(lake: Path, run_id: str, articles: int) -> None:
+    """A further committed run of `articles` articles (its own file and `runs` row)."""
+    started = datetime(2026, 11, 28, tzinfo=UTC)
+    rows = [
+        {"article_id": f"n{i:05d}", "run_id": run_id, "title": "warhead treaty signed", "quality": 0.999,
+         "published_at": started}
+        for i in range(articles)
+    ]
+    write_parquet_atomic(full("articles", rows), table_path(lake, "articles", run_id))
+    run = {"run_id": run_id, "status": "completed", "started_at": started, "ended_at": started + timedelta(minutes=1)}
+    write_parquet_atomic(full("runs", [run]), table_path(lake, "runs", run_id))
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -140,6 +164,34 @@ def main() -> None:
                     samples.append((time.perf_counter() - t) * 1000)
                 p50, p95 = percentiles(samples)
                 print(f"{name:<20} {rows:>6} {p50:>8.2f} {p95:>8.2f}")
+        index = Path(scratch) / "search.duckdb"
+        t = time.perf_counter()
+        built = update_index(lake, index)
+        print(f"search index of {built.articles:,} articles built in {time.perf_counter() - t:.1f} s, "
+              f"{index.stat().st_size / 2**20:.0f} MiB")
+        print(f"{'indexed search':<32} {'rows':>6} {'P50 ms':>8} {'P95 ms':>8}")
+        for term in SEARCHES:
+            samples, rows = [], 0
+            for _ in range(max(20, args.repeat // 4)):
+                t = time.perf_counter()
+                rows = search_items(lake, index, term).height
+                samples.append((time.perf_counter() - t) * 1000)
+            p50, p95 = percentiles(samples)
+            print(f"{term!r:<32} {rows:>6} {p50:>8.2f} {p95:>8.2f}")
+        commit_new_run(lake, NEW_RUN, 200)
+        for label in ("before its update", "after its update"):
+            samples = []
+            for _ in range(10):
+                t = time.perf_counter()
+                rows = search_items(lake, index, "warhead treaty").height
+                samples.append((time.perf_counter() - t) * 1000)
+            p50, p95 = percentiles(samples)
+            print(f"{'a run committed, ' + label:<32} {rows:>6} {p50:>8.2f} {p95:>8.2f}")
+            if label == "before its update":
+                t = time.perf_counter()
+                update = update_index(lake, index)
+                print(f"updating the index with one run of 200 articles (in place: {not update.rebuilt}): "
+                      f"{(time.perf_counter() - t) * 1000:.0f} ms")
         settings = load_settings()
         samples = []
         for _ in range(5):

@@ -306,6 +306,7 @@ def db_compact(
 
     from joshua.catalog import build_catalog
     from joshua.compaction import COMPACTABLE, compact_lake
+    from joshua.search import update_index
 
     if table is not None and table not in COMPACTABLE:
         raise ConfigError(f"--table {table!r} is not compactable; one of: {', '.join(COMPACTABLE)}")
@@ -316,9 +317,25 @@ def db_compact(
     paths, now = _settings(data_dir).paths, datetime.now(UTC)
     report = compact_lake(paths.lake, now, [table] if table else None, until or now.date())
     build_catalog(paths.lake, paths.catalog)
+    if paths.search_index.is_file():  # its record of the runs files is stale now: searches would rescan them
+        update_index(paths.lake, paths.search_index)
     console.print(
         f"compacted {report.partitions} partition(s): {report.files_replaced} file(s) merged into {report.partitions}"
     )
+
+
+@db_app.command("index")
+def db_index(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the whole index from the lake.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Bring the item-search index (DATA_DIR/search.duckdb) up to the committed runs (built on first use)."""
+    from joshua.search import update_index
+
+    paths = _settings(data_dir).paths
+    update = update_index(paths.lake, paths.search_index, rebuild=rebuild or None)
+    how = "rebuilt" if update.rebuilt else f"updated ({update.added} run(s) added, {update.removed} removed)"
+    console.print(f"{how} {paths.search_index}: {update.articles} article row(s)", markup=False)
 
 
 @db_app.command("rebuild")
@@ -399,6 +416,34 @@ def history(
         writer.writerows(as_records(rows))
     else:
         print_history(rows, summary, changes, compare)
+
+
+@app.command()
+def search(
+    query: Annotated[list[str], typer.Argument(help="Words every article must hold (the last may be the start of a word).")],
+    format_: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")] = OutputFormat.table,
+    data_dir: DataDir = None,
+) -> None:
+    """Search committed articles' titles and text: the best 50 holding every word (any script,
+    accents and case ignored). Builds the search index on first use; `joshua db index` updates it."""
+    import sys
+
+    from joshua.search import search_items, update_index
+
+    paths = _settings(data_dir).paths
+    if not paths.search_index.is_file():
+        with errors.status("building the search index…"):
+            update_index(paths.lake, paths.search_index)
+    text = " ".join(query)
+    rows = search_items(paths.lake, paths.search_index, text)
+    if format_ is OutputFormat.json:
+        console.print_json(rows.write_json())
+    elif format_ is OutputFormat.csv:
+        sys.stdout.write(rows.write_csv())
+    else:
+        from joshua.reporting.console import print_search
+
+        print_search(rows, text)
 
 
 @app.command()

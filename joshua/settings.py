@@ -232,6 +232,11 @@ class RunPaths(BaseModel):
         """The layout of an object-store data directory worked on from a local directory."""
         return cls.under(work_dir).model_copy(update={"lake": f"{url}/lake", "remote": url})
 
+    @property
+    def search_index(self) -> Path:
+        """The item-search index (joshua/search.py), a derived local file beside the catalog."""
+        return self.catalog.with_name("search.duckdb")
+
     def for_run(self, run_id: str) -> RunPaths:
         """The same layout with staging narrowed to one run's directory."""
         return self.model_copy(update={"staging": self.staging / run_id})

@@ -36,6 +36,7 @@ from joshua.lake import (
 from joshua.notify import Delivery
 from joshua.risk.assess import History
 from joshua.run import RunContext
+from joshua.search import update_index
 from joshua.settings import RunPaths
 from schemas.records import Analysis, Assessment, Source, SourceOutcome, StageCounts, StageMetrics
 from schemas.tables import STAGES, TABLES
@@ -221,9 +222,11 @@ def commit_run(run: RunContext, record: pl.DataFrame, declared: Sequence[Source]
         write_parquet_atomic(record, table_path(run.paths.lake, "runs", run.run_id))
     try:
         build_catalog(run.paths.lake, run.paths.catalog)
+        if run.paths.search_index.is_file():  # an index someone built is kept current, a run's articles at a time
+            update_index(run.paths.lake, run.paths.search_index, rebuild=False)
         push_caches(run.paths, since=run.started_at.timestamp())
     except (duckdb.Error, OSError, StorageError) as exc:
-        return f"run {run.run_id} committed, but refreshing the catalog or caches failed: {type(exc).__name__}: {exc}"
+        return f"run {run.run_id} committed, but refreshing the catalog, search index or caches failed: {type(exc).__name__}: {exc}"
     return None
 
 

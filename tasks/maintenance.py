@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from joshua.catalog import build_catalog
 from joshua.compaction import compact_lake, sweep_compactions
 from joshua.lake import sweep_staging, sweep_uncommitted
+from joshua.search import update_index
 from joshua.settings import load_settings
 
 
@@ -34,3 +35,10 @@ def rebuild_catalog(data_dir: str | None) -> None:
     """Rebuild the DuckDB catalog of views over the lake."""
     paths = load_settings(data_dir=data_dir).paths
     build_catalog(paths.lake, paths.catalog)
+
+
+@task(cache_policy=NO_CACHE)
+def update_search_index(data_dir: str | None) -> int:
+    """Bring the item-search index up to the committed runs (built if missing); how many article rows it holds."""
+    paths = load_settings(data_dir=data_dir).paths
+    return update_index(paths.lake, paths.search_index).articles

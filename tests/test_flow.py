@@ -283,3 +283,5 @@ def test_maintenance_sweeps_runs_that_died_compacts_and_rebuilds_the_catalog(dat
         assert con.execute("SELECT article_id FROM articles WHERE run_id IN ? ORDER BY 1", [old_runs]).fetchall() == [
             (run_id,) for run_id in old_runs
         ]
+    with duckdb.connect(str(data_dir / "search.duckdb"), read_only=True) as index:  # the search index is built too
+        assert {run for (run,) in index.sql("SELECT run_id FROM indexed_runs").fetchall()} == {summary.run_id, *old_runs}

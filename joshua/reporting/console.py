@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import polars as pl
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
@@ -160,6 +161,20 @@ def print_history(
         console.print(f"changed: {key} {before:.2f} → {after:.2f}", markup=False)
     if not changes.changed:
         console.print("changed: none")
+
+
+def print_search(rows: pl.DataFrame, query: str) -> None:
+    """Search results, best first; titles and URLs are data (Text), never markup."""
+    if rows.is_empty():
+        console.print(Text(f"No committed article holds every word of {query!r}."))
+        return
+    table = Table("published", "source", "quality", Column("title", overflow="fold"), Column("url", overflow="fold"))
+    for r in rows.iter_rows(named=True):
+        published = f"{r['published_at']:%Y-%m-%d}" if r["published_at"] else ""
+        quality = "" if r["quality"] is None else f"{r['quality']:.2f}"
+        table.add_row(published, Text(r["source_id"] or ""), quality, Text(r["title"] or ""), Text(r["canonical_url"] or ""))
+    natural = console.measure(table, options=console.options.update_width(1_000)).maximum
+    (console if console.is_terminal else Console(width=natural)).print(table)
 
 
 def print_recording(recording: Recording) -> int:
