@@ -24,6 +24,13 @@ def test_html_to_text_drops_scripts_and_styles_and_collapses_space():
     assert html_to_text(html, 100) == "A bold claim"
 
 
+def test_html_to_text_drops_control_characters_that_would_drive_a_terminal():
+    """JSON APIs (GDELT, NewsAPI, Reddit) bypass the XML filter: ESC and CSI must not reach the lake."""
+    text = html_to_text("Missile \x1b]0;pwned\x07test\x1b[2J in \x9b31mKorea\x00", 100)
+    assert text == "Missile ]0;pwned test [2J in 31mKorea"
+    assert html_to_text("<p>a\x1b[31mb</p>", 100) == "a [31mb"
+
+
 def test_html_to_text_caps_length():
     assert html_to_text("x" * 50, 10) == "x" * 10
 

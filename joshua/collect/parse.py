@@ -27,6 +27,8 @@ from schemas.records import RawItem, Signal, Source
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "iframe"]
 _XML_DECLARED = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""", re.IGNORECASE)
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# C0 and C1 control characters (ESC and CSI start terminal escape sequences); whitespace ones become spaces.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _NAMED_REFERENCE = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _XML_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
 # NewsAPI cuts `content` to 200 characters and appends "… [+58092 chars]".
@@ -45,7 +47,7 @@ def html_to_text(html: str, max_chars: int) -> str:
         tree.strip_tags(_INVISIBLE_TAGS)
         root = tree.body or tree.root
         text = root.text(separator=" ") if root is not None else ""
-    return " ".join(text.split())[:max_chars]
+    return " ".join(_CONTROL.sub(" ", text).split())[:max_chars]
 
 
 def header_charset(content_type: str | None) -> str | None:
