@@ -35,6 +35,9 @@ from joshua.errors import ConfigError, StorageError
 if TYPE_CHECKING:
     import fsspec
 
+# File times come from the kernel's coarse clock, which can lag `time.time()` by a tick.
+MTIME_SLACK_SECONDS = 1.0
+
 # The fsspec implementation of each scheme, and the extra that installs it.
 BACKENDS = {
     "s3": ("s3fs", "joshua[s3]"),
@@ -258,10 +261,15 @@ def register(con: Any, url: str) -> None:
 
 
 def push_tree(local: Path, url: str, since: float) -> int:
-    """Upload the files below a local directory changed at or after `since` (Unix time); returns how many."""
+    """Upload the files below a local directory changed at or after `since` (Unix time); returns how many.
+
+    A file written just after `since` can carry an earlier time (MTIME_SLACK_SECONDS). Re-uploading
+    a file written in the second before is harmless, missing one is not, so the cut-off allows slack.
+    """
+    cutoff = since - MTIME_SLACK_SECONDS
     pushed = 0
     for path in sorted(local.rglob("*")) if local.is_dir() else []:
-        if path.is_file() and not path.name.endswith(".tmp") and path.stat().st_mtime >= since:
+        if path.is_file() and not path.name.endswith(".tmp") and path.stat().st_mtime >= cutoff:
             upload(path, str(join(url, *path.relative_to(local).parts)))
             pushed += 1
     return pushed

@@ -280,6 +280,9 @@ def test_caches_travel_through_the_bucket_with_their_age(s3_bucket: S3Bucket, tm
     host_b = RunPaths.remote_under(s3_bucket.url, tmp_path / "b")
     before = time.time()
     ReplyCache(host_a.cache / "claude", ttl_hours=1).put("k" * 64, {"reply": 1})
+    # The kernel's coarse file clock can stamp a file written after `before` a few ms earlier.
+    (fresh,) = (host_a.cache / "claude").glob("k*")
+    os.utime(fresh, (before - 0.004, before - 0.004))
     old = host_a.cache / "claude" / "stale.json"
     old.write_text("{}", encoding="utf-8")
     os.utime(old, (before - 3600, before - 3600))
