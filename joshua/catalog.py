@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from joshua import storage
-from joshua.compaction import COMPACT_PREFIX, COMPACTABLE, LOG_TABLE, VERSION_COLUMN
+from joshua.compaction import ALL_TIME, COMPACT_PREFIX, COMPACTABLE, LOG_TABLE, MONTHLY, VERSION_COLUMN
 from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from joshua.settings import RunPaths
@@ -45,7 +45,7 @@ GROUP BY parse_dirpath(file)
 # A compactable table's visible rows once it has a compact file (joshua/compaction.py). A compact
 # file's row counts when its file is the current compact file of its directory (CURRENT_COMPACTS_SQL)
 # and it was merged at its run's current version (a rerun committed since makes the run's own files
-# count again). A run file's row counts unless the current compact file of its month holds its run
+# count again). A run file's row counts unless the current compact file of its period holds its run
 # at the run's current version: a file the compaction replaced but has not deleted yet, or a rerun's
 # published but uncommitted file. Only runs that still have a run file are looked up there (file
 # names, no row read), so the compact files' other rows are never joined. The one join with `runs`
@@ -59,7 +59,7 @@ LEFT JOIN (
       AND run_id IN (SELECT parse_filename(file, true) FROM glob('{pattern}'))
 ) AS c
     ON NOT starts_with(parse_filename(t.filename), '{prefix}')
-   AND c.directory = parse_dirpath(parse_dirpath(t.filename)) || '/date=' || substr(parse_filename(parse_dirpath(t.filename)), 6, 7)
+   AND c.directory = parse_dirpath(parse_dirpath(t.filename)) || '/date=' || {period}
    AND c.run_id = t.run_id AND c.version IS NOT DISTINCT FROM v.ended_at
 WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}')
            THEN t.filename IN ({current}) AND t.{version} IS NOT DISTINCT FROM v.ended_at
@@ -149,8 +149,13 @@ def _relation(lake: Location, table: str, has_data: bool) -> str:
     current = CURRENT_COMPACTS_SQL.format(
         compacts=pattern.removesuffix("*.parquet") + f"{COMPACT_PREFIX}*.parquet", log=table_glob(lake, LOG_TABLE).replace("'", "''")
     )
-    sql = COMPACTED_RUNS_SQL if table == "runs" else COMPACTED_ROWS_SQL
-    return sql.format(files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX, version=VERSION_COLUMN, visible=visible)
+    if table == "runs":
+        return COMPACTED_RUNS_SQL.format(files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX)
+    # The period of a run file's day (joshua.compaction.compaction_period), from its directory name.
+    period = "substr(parse_filename(parse_dirpath(t.filename)), 6, 7)" if table in MONTHLY else f"'{ALL_TIME}'"
+    return COMPACTED_ROWS_SQL.format(
+        files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX, version=VERSION_COLUMN, visible=visible, period=period
+    )
 
 
 def _has_compact_file(lake: Location, table: str) -> bool:
