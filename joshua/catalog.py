@@ -51,7 +51,7 @@ GROUP BY parse_dirpath(file)
 # names, no row read), so the compact files' other rows are never joined. The one join with `runs`
 # also applies the table's run-status filter ({visible}): `runs` is read once per table.
 COMPACTED_ROWS_SQL = """(
-SELECT t.* EXCLUDE (filename, {version}) FROM {files} AS t
+SELECT t.* EXCLUDE (filename, date, {version}) FROM {files} AS t
 LEFT JOIN (SELECT run_id, ended_at, status FROM runs) AS v ON v.run_id = t.run_id
 LEFT JOIN (
     SELECT DISTINCT parse_dirpath(filename) AS directory, run_id, {version} AS version FROM {files}
@@ -69,7 +69,7 @@ WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}')
 # A table's rows while every file is a run file (a compact file appearing after the catalog was
 # built stays out until the views are rebuilt to read it).
 RUN_FILE_ROWS_SQL = """(
-SELECT * EXCLUDE (filename) FROM {files}
+SELECT * EXCLUDE (filename, date) FROM {files}
 WHERE NOT starts_with(parse_filename(filename), '{prefix}')
   {visible}
 )"""
@@ -84,7 +84,7 @@ VISIBLE_STATUSES = {
 # Each run's `runs` row: its own file's when it has one (a rerun committed after its run was
 # compacted, or a file the compaction has not deleted yet: the same row), else the current compact file's.
 COMPACTED_RUNS_SQL = """(
-SELECT * EXCLUDE (filename) FROM {files}
+SELECT * EXCLUDE (filename, date) FROM {files}
 WHERE NOT starts_with(parse_filename(filename), '{prefix}')
    OR (filename IN ({current})
        AND run_id NOT IN (SELECT parse_filename(file, true) FROM glob('{pattern}')))
