@@ -74,7 +74,7 @@ WHERE NOT starts_with(parse_filename(filename), '{prefix}')
   {visible}
 )"""
 # The runs whose rows a table shows: committed ones; for `sources` failed ones too (an outage must
-# lower its sources' track record). Tables absent here show every row (the delivery log, `runs`).
+# lower its sources' track record). None: every row (the delivery log, `runs` itself).
 VISIBLE_STATUSES = {
     **{table: ("completed",) for table in COMPACTABLE},
     "sources": ("completed", "failed"),
