@@ -8,6 +8,13 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+# Prefect configures logging when `prefect.main` is first imported (`from prefect import flow`), and
+# its console handler keeps the `sys.stderr` of that moment. First imported inside a
+# `CliRunner.invoke` (the CLI imports the flow lazily), it would keep the runner's temporary stream,
+# closed when that invocation returns, and every later flow's log line would fail with "I/O operation
+# on closed file". Importing it here, once, binds it to pytest's stream whatever runs first.
+import prefect.main  # noqa: E402, F401
+
 import shutil  # noqa: E402
 import tomllib  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
