@@ -45,8 +45,9 @@ SOURCES = {source.id: source for source in load_sources(PROJECT_ROOT / "data" / 
 
 @pytest.fixture(autouse=True)
 def no_real_anthropic(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reaches the real API: keys and base URLs come only from the tests themselves."""
-    for name in ("ANTHROPIC_API_KEY", "JOSHUA_ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+    """No test reaches the real API, and none depends on the developer's shell: keys, base URLs and
+    JOSHUA_* settings (a data directory, a config file) come only from the tests themselves."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", *(name for name in os.environ if name.startswith("JOSHUA_"))):
         monkeypatch.delenv(name, raising=False)
 
 
