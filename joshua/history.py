@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -60,7 +60,7 @@ def parse_moment(text: str, now: datetime, end_of_day: bool = False) -> datetime
         raise ConfigError(f"{text!r} is neither a date (YYYY-MM-DD) nor a span such as 7d, 1m or 1y") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    is_plain_date = len(text.strip()) == len(date.today().isoformat())
+    is_plain_date = len(text.strip()) == len("YYYY-MM-DD")
     return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day and is_plain_date else moment
 
 
