@@ -150,6 +150,21 @@ def start_worker(env: dict[str, str], cwd: Path, log: Path, name: str | None = N
         )  # fmt: skip
 
 
+def wait_for_workers(api: str, workers: dict[str, subprocess.Popen], timeout: float = 300) -> None:
+    """Wait until every named worker has polled the pool (Prefect records it on its first poll), so
+    runs started next can go to any of them: a worker still importing Prefect on a loaded machine
+    would otherwise leave the others to take every run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        polled = {w.name for w in client_call(api, lambda client: client.read_workers_for_work_pool(POOL))}
+        if set(workers) <= polled:
+            return
+        exited = [name for name, process in workers.items() if process.poll() is not None]
+        if exited or time.monotonic() > deadline:
+            raise RuntimeError(f"workers not polling after {timeout} s: {sorted(set(workers) - polled)} (exited: {exited})")
+        time.sleep(1)
+
+
 def client_call(api: str, function):
     """Run an async Prefect client call against the test's server."""
     from prefect.client.orchestration import get_client
