@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from joshua import storage
-from joshua.compaction import COMPACT_PREFIX, COMPACTABLE, LOG_TABLE, VERSION_COLUMN
+from joshua.compaction import ALL_TIME, COMPACT_PREFIX, COMPACTABLE, LOG_TABLE, MONTHLY, VERSION_COLUMN
 from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from joshua.settings import RunPaths
@@ -45,29 +45,46 @@ GROUP BY parse_dirpath(file)
 # A compactable table's visible rows once it has a compact file (joshua/compaction.py). A compact
 # file's row counts when its file is the current compact file of its directory (CURRENT_COMPACTS_SQL)
 # and it was merged at its run's current version (a rerun committed since makes the run's own files
-# count again). A run file's row counts unless the current compact file of its month holds its run
+# count again). A run file's row counts unless the current compact file of its period holds its run
 # at the run's current version: a file the compaction replaced but has not deleted yet, or a rerun's
 # published but uncommitted file. Only runs that still have a run file are looked up there (file
-# names, no row read), so the compact files' other rows are never joined.
+# names, no row read), so the compact files' other rows are never joined. The one join with `runs`
+# also applies the table's run-status filter ({visible}): `runs` is read once per table.
 COMPACTED_ROWS_SQL = """(
-SELECT t.* EXCLUDE (filename, {version}) FROM {files} AS t
-LEFT JOIN (SELECT run_id, ended_at FROM runs) AS v ON v.run_id = t.run_id
+SELECT t.* EXCLUDE (filename, date, {version}) FROM {files} AS t
+LEFT JOIN (SELECT run_id, ended_at, status FROM runs) AS v ON v.run_id = t.run_id
 LEFT JOIN (
     SELECT DISTINCT parse_dirpath(filename) AS directory, run_id, {version} AS version FROM {files}
     WHERE filename IN ({current})
       AND run_id IN (SELECT parse_filename(file, true) FROM glob('{pattern}'))
 ) AS c
     ON NOT starts_with(parse_filename(t.filename), '{prefix}')
-   AND c.directory = parse_dirpath(parse_dirpath(t.filename)) || '/date=' || substr(parse_filename(parse_dirpath(t.filename)), 6, 7)
+   AND c.directory = parse_dirpath(parse_dirpath(t.filename)) || '/date=' || {period}
    AND c.run_id = t.run_id AND c.version IS NOT DISTINCT FROM v.ended_at
 WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}')
            THEN t.filename IN ({current}) AND t.{version} IS NOT DISTINCT FROM v.ended_at
            ELSE c.run_id IS NULL END
+  {visible}
 )"""
+# A table's rows while every file is a run file (a compact file appearing after the catalog was
+# built stays out until the views are rebuilt to read it).
+RUN_FILE_ROWS_SQL = """(
+SELECT * EXCLUDE (filename, date) FROM {files}
+WHERE NOT starts_with(parse_filename(filename), '{prefix}')
+  {visible}
+)"""
+# The runs whose rows a table shows: committed ones; for `sources` failed ones too (an outage must
+# lower its sources' track record). Tables absent here show every row (the delivery log, `runs`).
+VISIBLE_STATUSES = {
+    **{table: ("completed",) for table in COMPACTABLE},
+    "sources": ("completed", "failed"),
+    "notifications": None,
+    "runs": None,
+}
 # Each run's `runs` row: its own file's when it has one (a rerun committed after its run was
 # compacted, or a file the compaction has not deleted yet: the same row), else the current compact file's.
 COMPACTED_RUNS_SQL = """(
-SELECT * EXCLUDE (filename) FROM {files}
+SELECT * EXCLUDE (filename, date) FROM {files}
 WHERE NOT starts_with(parse_filename(filename), '{prefix}')
    OR (filename IN ({current})
        AND run_id NOT IN (SELECT parse_filename(file, true) FROM glob('{pattern}')))
@@ -115,18 +132,30 @@ def _files(lake: Location, table: str, has_data: bool) -> str:
 
 
 def _relation(lake: Location, table: str, has_data: bool) -> str:
-    """A table's rows as compaction lets them through (the log itself and `calibration`: every file's)."""
+    """A table's rows as compaction and its runs' statuses let them through (the log itself and
+    `calibration`: every file's)."""
     files = _files(lake, table, has_data)
     if table not in COMPACTABLE:
         return files
-    if not (has_data and _has_compact_file(lake, table)):  # every file is a run file
-        return f"(SELECT * EXCLUDE (filename) FROM {files} WHERE NOT starts_with(parse_filename(filename), '{COMPACT_PREFIX}'))"
+    statuses = VISIBLE_STATUSES[table]
+    compacted = has_data and _has_compact_file(lake, table)
+    visible = ""
+    if statuses is not None:
+        listed = ", ".join(f"'{status}'" for status in statuses)
+        visible = f"AND v.status IN ({listed})" if compacted else f"AND run_id IN (SELECT run_id FROM runs WHERE status IN ({listed}))"
+    if not compacted:  # every file is a run file
+        return RUN_FILE_ROWS_SQL.format(files=files, prefix=COMPACT_PREFIX, visible=visible)
     pattern = table_glob(lake, table).replace("'", "''")
     current = CURRENT_COMPACTS_SQL.format(
         compacts=pattern.removesuffix("*.parquet") + f"{COMPACT_PREFIX}*.parquet", log=table_glob(lake, LOG_TABLE).replace("'", "''")
     )
-    sql = COMPACTED_RUNS_SQL if table == "runs" else COMPACTED_ROWS_SQL
-    return sql.format(files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX, version=VERSION_COLUMN)
+    if table == "runs":
+        return COMPACTED_RUNS_SQL.format(files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX)
+    # The period of a run file's day (joshua.compaction.compaction_period), from its directory name.
+    period = "substr(parse_filename(parse_dirpath(t.filename)), 6, 7)" if table in MONTHLY else f"'{ALL_TIME}'"
+    return COMPACTED_ROWS_SQL.format(
+        files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX, version=VERSION_COLUMN, visible=visible, period=period
+    )
 
 
 def _has_compact_file(lake: Location, table: str) -> bool:

@@ -1,12 +1,16 @@
-"""Compaction: merge a month of each partition's small files of committed runs into one, with a log as commit point.
+"""Compaction: merge each partition's small files of committed runs into one, with a log as commit point.
 
 The protocol needs no rename of a directory and no atomic swap, so it works on an object store too:
 
-1. Under the lake's commit turn (`commit_lock`, held for the whole compaction), the days of a month
-   before `before` of each partition group (`source_id=x`, or the table itself) get their visible
-   rows merged into `<group>/date=YYYY-MM/compact-<cid>.parquet`: the rows of committed runs' files
-   plus those of the compact file that currently stands for them. A month, not a day: a year of
-   daily partitions would still be hundreds of files per table. Each row carries the version of its
+1. Under the lake's commit turn (`commit_lock`, held for the whole compaction), the days before
+   `before` of each partition group (`source_id=x`, or the table itself) get their visible rows
+   merged into one file per period, `<group>/date=<period>/compact-<cid>.parquet`: the rows of
+   committed runs' files plus those of the compact file that currently stands for them. The period
+   (`compaction_period`) is a month for the tables that grow by megabytes a month (articles, raw
+   items), so a compaction rewrites a month, not years; for the others (runs, assessments, sources,
+   ...: a megabyte or less a year) it is all time, `date=all`: a query opens one file per table and
+   group however long the lake, where daily partitions would be hundreds of files a year and months
+   a dozen. Each row carries the version of its
    run it was merged at (`_run_ended_at`, the run's `runs` row's `ended_at`); the file is sorted by
    run id. Until step 2 no reader sees it: the views count only compact files whose compaction's
    log file exists.
@@ -15,9 +19,9 @@ The protocol needs no rename of a directory and no atomic swap, so it works on a
    file. Writing it is the single commit point.
 3. The replaced files are deleted. A crash before step 2 leaves the old files authoritative and
    the orphan compact file is swept once stale; a crash before step 3 shows the same rows, because
-   the views hide a run file whose run the month's current compact file holds at the run's current
+   the views hide a run file whose run its period's current compact file holds at the run's current
    version, and count only the latest committed compact file of a directory (it holds every row
-   the ones before it did: each compaction merges the month's current file again).
+   the ones before it did: each compaction merges the period's current file again).
 
 Readers never read the log's rows, only its file names (which compactions committed): a view's cost
 does not grow with the log. The log serves the compactions and sweeps that follow.
@@ -53,6 +57,14 @@ VERSION_COLUMN = "_run_ended_at"
 COMPACT_ROW_GROUP = 16_384
 # Every table whose files are one run's each; `calibration` is one file replaced whole.
 COMPACTABLE = tuple(table for table, schema in TABLES.items() if "run_id" in schema and table != LOG_TABLE)
+# The tables compacted a month per file; every other one is compacted into one file for all time.
+MONTHLY = frozenset({"articles", "raw_items"})
+ALL_TIME = "all"
+
+
+def compaction_period(table: str, day: str) -> str:
+    """The period (`date=<period>` directory) whose compact file holds a table's rows of a day (YYYY-MM-DD)."""
+    return day[:7] if table in MONTHLY else ALL_TIME
 
 
 def compact_schema(table: str) -> pl.Schema:
@@ -152,16 +164,17 @@ def commit_times(lake: Path, log: pl.DataFrame) -> dict[str, float]:
     return times
 
 
-def compaction_units(root: Path, before: date | None) -> dict[tuple[str, str], list[Path]]:
-    """(group, month) → its directories: the days before `before` and the month's own (`date=YYYY-MM`),
-    where the month's compact file lives."""
+def compaction_units(root: Path, table: str, before: date | None) -> dict[tuple[str, str], list[Path]]:
+    """(group, period) → its directories: the days before `before` and the period's own
+    (`date=<period>`), where the period's compact file lives."""
     units: dict[tuple[str, str], list[Path]] = {}
     for directory in sorted({path.parent for path in root.rglob("*.parquet")}):
         *group, last = directory.relative_to(root).parts
         day = last.removeprefix("date=")
-        if not last.startswith("date=") or (len(day) == len("YYYY-MM-DD") and before is not None and date.fromisoformat(day) >= before):
+        is_day = len(day) == len("YYYY-MM-DD")
+        if not last.startswith("date=") or (is_day and before is not None and date.fromisoformat(day) >= before):
             continue
-        units.setdefault(("/".join(group), day[:7]), []).append(directory)
+        units.setdefault(("/".join(group), compaction_period(table, day) if is_day else day), []).append(directory)
     return units
 
 
@@ -210,7 +223,7 @@ def _plan_partition(
     committed_at: dict[str, float],
     stale_before: float,
 ) -> _Plan:
-    """Any other table: the rows the views show for this group and month, taken once each."""
+    """Any other table: the rows the views show for this group and period, taken once each."""
     plan = _Plan([], [], [])
     standing = {cover.compact_file for (part, _), cover in table_covers.items() if part == partition}
     for path in _unit_files(directories):
@@ -271,14 +284,14 @@ def _log_row(table: str | None, partition: str, run_id: str | None, ended_at, co
 
 
 def _compact_table(lake: Path, table: str, state: _State, before: date | None) -> tuple[list[Path], list[Path], list[dict]]:
-    """Merge one table's days before `before`, a month per group into one file: (files written, files replaced, log rows)."""
+    """Merge one table's days before `before`, a period per group into one file: (files written, files replaced, log rows)."""
     root = lake / table
     table_covers = covers(state.log, state.versions, table)
     committed = set(state.log.filter(pl.col("table_name") == table).select("partition", "compact_file").iter_rows())
     compact_file = f"{COMPACT_PREFIX}{state.compaction_id}.parquet"
     written, replaced, log_rows = [], [], []
-    units = compaction_units(root, before) if root.is_dir() else {}
-    for (partition, month), directories in units.items():
+    units = compaction_units(root, table, before) if root.is_dir() else {}
+    for (partition, period), directories in units.items():
         if table == "runs":
             plan = _plan_runs_partition(root, directories, partition, state.committed_at, committed)
         else:
@@ -289,7 +302,7 @@ def _compact_table(lake: Path, table: str, state: _State, before: date | None) -
             continue  # one file is as compact as it gets
         schema = compact_schema(table)
         merged = pl.concat(plan.frames, how="diagonal_relaxed") if plan.frames else pl.DataFrame(schema=schema)
-        target = root / partition / f"date={month}" / compact_file
+        target = root / partition / f"date={period}" / compact_file
         merged = merged.select(schema.names()).sort("run_id", maintain_order=True)
         written.append(write_parquet_atomic(merged, target, row_group_size=COMPACT_ROW_GROUP))
         replaced += plan.replaced
@@ -314,7 +327,7 @@ def remove_replaced(paths: list[Path]) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:  # one slow metadata call each: overlap them
         list(pool.map(lambda path: path.unlink(missing_ok=True), paths))
     for directory in sorted({path.parent for path in paths}, reverse=True):
-        with contextlib.suppress(OSError):  # not empty: a run wrote there since, or a month's compact file lives there
+        with contextlib.suppress(OSError):  # not empty: a run wrote there since, or a period's compact file lives there
             directory.rmdir()
 
 

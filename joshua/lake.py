@@ -14,8 +14,9 @@ wrote a `runs` row at all (killed, or its machine lost) leaves files that `sweep
 removes once they are older than any run can last (`STALE_AFTER`): staging directories at the start
 of every run, files in the lake with `joshua db sweep` or the weekly maintenance flow.
 
-Compaction (joshua/compaction.py) merges a month of a table's run files (per source for the tables
-partitioned by source) into `date=YYYY-MM/compact-<id>.parquet` and commits by writing one file to
+Compaction (joshua/compaction.py) merges a table's run files (per source for the tables partitioned
+by source) into `date=all/compact-<id>.parquet`, or a month's into `date=YYYY-MM/…` for articles
+and raw items, and commits by writing one file to
 the `compactions` log, never by renaming a directory, so the protocol suits an object store. The
 views show each committed row from exactly one file: a run file unless a committed compaction
 covers its run at the run's current version (its `runs` row's `ended_at`), else the latest such

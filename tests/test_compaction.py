@@ -72,12 +72,37 @@ def test_compaction_keeps_every_views_rows_and_merges_a_month_of_each_partition_
     before, count = snapshot(lake), len(files(lake))
     report = compact_lake(lake, later())
     assert snapshot(lake) == before
-    # A month's file for each of runs, sources, notifications, articles, assessments, risk_factors, raw_items × 2 sources.
+    # One file each for runs, sources, notifications, assessments, risk_factors (all time), articles
+    # and raw_items × 2 sources (the month).
     assert report.partitions == 8 and len(files(lake)) == 8 < count
     assert not (lake / "articles" / "date=2026-11-27").exists()  # emptied day directories go too
     assert all(path.name.startswith("compact-") for path in files(lake))
     assert compact_lake(lake, later()).partitions == 0  # idempotent: nothing left to merge
     assert snapshot(lake) == before
+
+
+def test_small_tables_compact_into_one_file_for_all_time_and_articles_and_raw_items_a_month_each(tmp_path):
+    lake = tmp_path / "lake"
+    october = ["20261030T010000Z-000001", "20261031T010000Z-000002"]
+    for run in [*october, "20261101T010000Z-000003", "20261102T010000Z-000004"]:
+        commit(lake, run)
+    before = snapshot(lake)
+    compact_lake(lake, later())
+    assert snapshot(lake) == before
+    monthly = {f"{table}/{group}date={month}" for table, groups in (("articles", [""]), ("raw_items", ["source_id=bbc/", "source_id=tass/"]))
+               for group in groups for month in ("2026-10", "2026-11")}
+    whole = {f"{table}/date=all" for table in ("runs", "assessments", "risk_factors", "sources", "notifications")}
+    assert {path.relative_to(lake).parent.as_posix() for path in files(lake)} == monthly | whole
+    assert all(path.name.startswith("compact-") for path in files(lake))
+    commit(lake, october[0], version=2)  # a rerun after the compaction wins, in every table
+    rerun = snapshot(lake)
+    assert [row for row in rerun["assessments"] if row[1] == october[0]] and all(
+        "v2" in row for row in rerun["assessments"] if row[1] == october[0]
+    )
+    assert len(rerun["articles"]) == len(before["articles"]) and {r[0] for r in rerun["runs"]} == {r[0] for r in before["runs"]}
+    compact_lake(lake, later())
+    assert snapshot(lake) == rerun
+    assert {path.relative_to(lake).parent.as_posix() for path in files(lake)} == monthly | whole
 
 
 def test_recompaction_merges_new_runs_into_the_months_compact_file(lake):

@@ -1,12 +1,13 @@
 -- DuckDB views over the Parquet lake; joshua/catalog.py fills in each table's relation.
--- Rows of a run are visible once its `runs` row says 'completed'. Each table's relation already
--- applies compaction (joshua/compaction.py, joshua/catalog.py): a row shows from exactly one file.
+-- Each table's relation already applies compaction (joshua/compaction.py, joshua/catalog.py): a row
+-- shows from exactly one file; and its runs' statuses (VISIBLE_STATUSES): rows show once their run's
+-- `runs` row says 'completed' (`sources`: or 'failed').
 
 -- The compaction log: one row per run a committed compaction covers in a partition.
 CREATE OR REPLACE VIEW compactions AS
 SELECT * EXCLUDE (date, filename) FROM {compactions};
 
--- The compact files that count: in each directory (a table's month, per source where the table
+-- The compact files that count: in each directory (a table's period, per source where the table
 -- has sources), the latest whose compaction committed (its log file exists; compaction ids sort by
 -- sequence). It holds every row the ones before it did. File names only: no file is opened.
 CREATE OR REPLACE VIEW current_compacts AS
@@ -19,21 +20,18 @@ GROUP BY parse_dirpath(file);
 -- Each run's latest `runs` row (a rerun's replaces the one before), from the run's own file or the
 -- current compact file (see joshua/catalog.py).
 CREATE OR REPLACE VIEW runs AS
-SELECT * EXCLUDE (date) FROM {runs};
+SELECT * FROM {runs};
 
 CREATE OR REPLACE VIEW raw_items AS
-SELECT * EXCLUDE (date) FROM {raw_items}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+SELECT * FROM {raw_items};
 
 CREATE OR REPLACE VIEW signals AS
-SELECT * EXCLUDE (date) FROM {signals}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+SELECT * FROM {signals};
 
 -- Every run's view of every source: health, reliability and the running counts behind it. A
 -- failed run counts too (a full outage must lower its sources' track record).
 CREATE OR REPLACE VIEW source_history AS
-SELECT * EXCLUDE (date) FROM {sources}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status IN ('completed', 'failed'));
+SELECT * FROM {sources};
 
 -- Each source as the latest committed run left it (its row with the greatest updated_at, then
 -- run_id; an aggregate, not a window: a year holds some 160,000 rows).
@@ -41,32 +39,29 @@ CREATE OR REPLACE VIEW sources AS
 SELECT unnest(arg_max(h, (h.updated_at, h.run_id))) FROM source_history AS h GROUP BY h.source_id;
 
 CREATE OR REPLACE VIEW articles AS
-SELECT * EXCLUDE (date) FROM {articles}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+SELECT * FROM {articles};
 
 -- Daily (news) assessments; the structural reconstruction has its own view below.
 CREATE OR REPLACE VIEW assessments AS
-SELECT * EXCLUDE (date) FROM {assessments}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed') AND analyzer IS DISTINCT FROM 'structural';
+SELECT * FROM {assessments}
+WHERE analyzer IS DISTINCT FROM 'structural';
 
 CREATE OR REPLACE VIEW risk_factors AS
-SELECT * EXCLUDE (date) FROM {risk_factors}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+SELECT * FROM {risk_factors};
 
 CREATE OR REPLACE VIEW alerts AS
-SELECT * EXCLUDE (date) FROM {alerts}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed');
+SELECT * FROM {alerts};
 
 -- The delivery log of notifications (kept for failed runs too: it records what was sent).
 CREATE OR REPLACE VIEW notifications AS
-SELECT * EXCLUDE (date) FROM {notifications};
+SELECT * FROM {notifications};
 
 -- Issue 16. The reconstruction 1947 onward: structural assessments, one per year (kept out of
 -- `assessments`, whose readers want the daily runs). Its seconds_calibrated are in sample (the
 -- clock was fitted on every Bulletin setting); calibration_loo.loo_seconds are the out-of-sample ones.
 CREATE OR REPLACE VIEW reconstruction AS
-SELECT * EXCLUDE (date) FROM {assessments}
-WHERE run_id IN (SELECT run_id FROM runs WHERE status = 'completed') AND analyzer = 'structural';
+SELECT * FROM {assessments}
+WHERE analyzer = 'structural';
 
 -- The clock's calibration: each Bulletin setting, its leave-one-out (out-of-sample) and in-sample predictions.
 CREATE OR REPLACE VIEW calibration_loo AS
