@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -15,34 +15,34 @@ from joshua.errors import ConfigError
 # one's change: a top-N, so a long history is never windowed whole.
 HISTORY_SQL = """
 WITH recent AS (
-    SELECT assessed_at, assessment_id, seconds_to_midnight, trend, confidence, band
+    SELECT assessed_at, run_id, assessment_id, seconds_to_midnight, trend, confidence, band
     FROM assessments
     WHERE assessed_at <= $end
-    ORDER BY assessed_at DESC
+    ORDER BY assessed_at DESC, run_id DESC
     LIMIT $count + 1
 ),
 page AS (
-    SELECT *, seconds_to_midnight - lag(seconds_to_midnight) OVER (ORDER BY assessed_at) AS change
+    SELECT *, seconds_to_midnight - lag(seconds_to_midnight) OVER (ORDER BY assessed_at, run_id) AS change
     FROM recent
     QUALIFY assessed_at >= $start
-    ORDER BY assessed_at DESC
+    ORDER BY assessed_at DESC, run_id DESC
     LIMIT $count
 ),
 top AS (
-    SELECT assessment_id, arg_max(category, contribution) AS top_factor
+    SELECT assessment_id, first(category ORDER BY contribution DESC, category) AS top_factor
     FROM risk_factors
     WHERE assessment_id IN (SELECT assessment_id FROM page)
     GROUP BY assessment_id
 )
 SELECT p.assessed_at, p.assessment_id, p.seconds_to_midnight, p.change, p.trend, p.confidence, p.band, t.top_factor
 FROM page AS p LEFT JOIN top AS t USING (assessment_id)
-ORDER BY p.assessed_at DESC
+ORDER BY p.assessed_at DESC, p.run_id DESC
 """
 LAST_TWO_FACTORS_SQL = """
-WITH last_two AS (SELECT assessment_id, assessed_at FROM assessments ORDER BY assessed_at DESC LIMIT 2)
-SELECT l.assessed_at, f.category, f.name, f.value
+WITH last_two AS (SELECT assessment_id, assessed_at, run_id FROM assessments ORDER BY assessed_at DESC, run_id DESC LIMIT 2)
+SELECT l.assessed_at, l.run_id, f.category, f.name, f.value
 FROM risk_factors AS f JOIN last_two AS l USING (assessment_id)
-ORDER BY l.assessed_at
+ORDER BY l.assessed_at, l.run_id
 """
 RELATIVE = re.compile(r"^(\d+)([dwmy])$")
 DAYS_PER_UNIT = {"d": 1, "w": 7, "m": 30, "y": 365}
@@ -60,7 +60,7 @@ def parse_moment(text: str, now: datetime, end_of_day: bool = False) -> datetime
         raise ConfigError(f"{text!r} is neither a date (YYYY-MM-DD) nor a span such as 7d, 1m or 1y") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    is_plain_date = len(text.strip()) == len(date.today().isoformat())
+    is_plain_date = len(text.strip()) == len("YYYY-MM-DD")
     return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day and is_plain_date else moment
 
 
@@ -120,11 +120,12 @@ class FactorChanges:
 def compare_last_two(con: duckdb.DuckDBPyConnection) -> FactorChanges | None:
     """Factors new, gone and changed (by more than 0.01) between the last two assessments."""
     rows = con.execute(LAST_TWO_FACTORS_SQL).fetchall()
-    moments = sorted({row[0] for row in rows})
-    if len(moments) < 2:
+    # Told apart by run, not by time alone: replays of one snapshot share their as-of time.
+    runs = sorted({(when, run_id) for when, run_id, *_ in rows})
+    if len(runs) < 2:
         return None
-    before = {f"{c}/{n}": v for when, c, n, v in rows if when == moments[0]}
-    after = {f"{c}/{n}": v for when, c, n, v in rows if when == moments[1]}
+    before = {f"{c}/{n}": v for when, run_id, c, n, v in rows if (when, run_id) == runs[0]}
+    after = {f"{c}/{n}": v for when, run_id, c, n, v in rows if (when, run_id) == runs[1]}
     return FactorChanges(
         new=sorted(set(after) - set(before)),
         gone=sorted(set(before) - set(after)),

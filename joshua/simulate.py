@@ -50,7 +50,7 @@ SCENARIO_DIR = PROJECT_ROOT / "data" / "scenarios"
 LATEST_FACTORS_SQL = """
 SELECT f.category, f.name, f.value, f.confidence, a.run_id, a.assessed_at, a.score, a.clock_score
 FROM risk_factors f
-JOIN (SELECT assessment_id, run_id, assessed_at, score, clock_score FROM assessments ORDER BY assessed_at DESC LIMIT 1) a
+JOIN (SELECT assessment_id, run_id, assessed_at, score, clock_score FROM assessments ORDER BY assessed_at DESC, run_id DESC LIMIT 1) a
 USING (assessment_id)
 """
 

@@ -177,16 +177,16 @@ def conditional(body: bytes, etag: str, content_type: str = "application/rss+xml
     return behave
 
 
-def stream(chunk: bytes, total: int, headers: Mapping[str, str] | None = None) -> Behaviour:
-    """`total` bytes made of `chunk` repeated, written as the client reads them (never held whole)."""
+def stream(chunk: bytes, total: int, sent: list[int], headers: Mapping[str, str] | None = None) -> Behaviour:
+    """`total` bytes made of `chunk` repeated, written as the client reads them (never held whole);
+    `sent[0]` counts the bytes written so far, which tells whether the client stopped reading early."""
 
     def behave(handler: HostileHandler) -> None:
         handler.send_head(200, {"Content-Length": str(total), **(headers or {})})
-        sent = 0
-        while sent < total and not handler.hostile.stopping.is_set():
-            piece = chunk[: total - sent]
+        while sent[0] < total and not handler.hostile.stopping.is_set():
+            piece = chunk[: total - sent[0]]
             handler.wfile.write(piece)
-            sent += len(piece)
+            sent[0] += len(piece)
 
     return behave
 

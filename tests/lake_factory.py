@@ -30,7 +30,7 @@ def write_lake(lake: Path, assessments: Sequence[tuple[datetime, int, dict[str, 
     run_id = run_id or f"20260101T000000Z-{uuid.uuid4().hex[:6]}"
     ids, assessment_rows, factor_rows = [], [], []
     for index, (when, seconds, values) in enumerate(assessments):
-        aid = f"a{index:06d}"
+        aid = f"{run_id}-a{index:06d}"  # unique across runs: a lake may hold several
         ids.append(aid)
         assessment_rows.append(
             {

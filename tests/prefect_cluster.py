@@ -38,6 +38,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listens_on(pids: set[int], port: int) -> bool:
+    """Whether one of these processes holds the socket listening on 127.0.0.1:`port` (from /proc): a
+    port found free can be taken by another process before our server binds it, and that process
+    may answer the same requests."""
+    listening = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and int(local.split(":")[1], 16) == port:  # 0A: LISTEN
+            listening.add(f"socket:[{inode}]")
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in listening:
+                        return True
+    return False
+
+
 def prefect_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a Prefect process: its own PREFECT_HOME, no telemetry (add PREFECT_API_URL)."""
     return {
@@ -106,8 +125,8 @@ def prefect_server(env: dict[str, str], log: Path, timeout: float = 300) -> Iter
     try:
         deadline = time.monotonic() + timeout  # a busy two-core machine imports Prefect slowly
         while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2, trust_env=False).status_code == 200:
+            try:  # our server, not another process that took the port after `free_port` found it free
+                if listens_on(process_tree(server.pid), port) and httpx.get(f"{api}/health", timeout=2, trust_env=False).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -148,6 +167,21 @@ def start_worker(env: dict[str, str], cwd: Path, log: Path, name: str | None = N
             env={**env, **PROXY_TRAP, "JOSHUA_HOME": str(PROJECT_ROOT)}, cwd=cwd, stdout=output,
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+
+
+def wait_for_workers(api: str, workers: dict[str, subprocess.Popen], timeout: float = 300) -> None:
+    """Wait until every named worker has polled the pool (Prefect records it on its first poll), so
+    runs started next can go to any of them: a worker still importing Prefect on a loaded machine
+    would otherwise leave the others to take every run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        polled = {w.name for w in client_call(api, lambda client: client.read_workers_for_work_pool(POOL))}
+        if set(workers) <= polled:
+            return
+        exited = [name for name, process in workers.items() if process.poll() is not None]
+        if exited or time.monotonic() > deadline:
+            raise RuntimeError(f"workers not polling after {timeout} s: {sorted(set(workers) - polled)} (exited: {exited})")
+        time.sleep(1)
 
 
 def client_call(api: str, function):

@@ -1,6 +1,6 @@
 """A real S3-compatible server on 127.0.0.1 for tests: moto in server mode, in its own process.
 
-`s3_server` (session) starts it on a free port and stops it by its pid; `s3_bucket` (per test)
+`s3_server` (session) starts it on a port it holds from the start and stops it by its pid; `s3_bucket` (per test)
 creates a fresh bucket and gives its `s3://` URL and the environment a JOSHUA process needs to use
 it (credentials, endpoint, region; instance metadata lookups off, so nothing leaves 127.0.0.1).
 """
@@ -47,12 +47,6 @@ class S3Bucket:
         return self.server.endpoint
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def server_env(endpoint: str) -> dict[str, str]:
     """The standard AWS environment a client of the test server needs."""
     return {
@@ -65,32 +59,45 @@ def server_env(endpoint: str) -> dict[str, str]:
     }
 
 
-def start_moto(port: int, timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
-    """Start `moto.server` on 127.0.0.1:port and wait until it answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + timeout_s
+def start_moto(timeout_s: float = 60.0) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `moto.server` on a free 127.0.0.1 port and wait until it answers; returns it and its port.
+
+    The listening socket is bound here and handed over (Werkzeug's reloader hand-off:
+    WERKZEUG_RUN_MAIN, WERKZEUG_SERVER_FD), so no other process can take the port in between, and
+    whatever answers on it is this server, not another one left on a port found free a moment ago.
+    """
+    import httpx
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        port = listener.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env={**os.environ, "WERKZEUG_RUN_MAIN": "true", "WERKZEUG_SERVER_FD": str(listener.fileno())},
+            pass_fds=(listener.fileno(),),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout_s  # a loaded two-core machine imports moto slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"moto server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
+        try:  # the socket accepts at once; an HTTP answer means moto serves it
+            httpx.get(f"http://127.0.0.1:{port}/moto-api/", timeout=2, trust_env=False)
+            return process, port
+        except httpx.HTTPError:
             time.sleep(0.1)
     os.kill(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
     raise RuntimeError(f"moto server did not answer on port {port} within {timeout_s} s")
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """A moto S3 server on a free 127.0.0.1 port for the whole session, stopped by its pid."""
-    port = free_port()
-    process = start_moto(port)
+    process, port = start_moto()
     endpoint = f"http://127.0.0.1:{port}"
     try:
         yield S3Server(endpoint=endpoint, pid=process.pid, env=server_env(endpoint))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -238,11 +239,13 @@ def test_runs_committing_while_compaction_runs_lose_and_duplicate_nothing(tmp_pa
     lake = tmp_path / "lake"
     commit(lake, run_id(20, 0))
     context = multiprocessing.get_context("spawn")
-    writers = [context.Process(target=_writer, args=(str(lake), day, 12)) for day in (21, 22)]
+    writers = [context.Process(target=_writer, args=(str(lake), day, 12), daemon=True) for day in (21, 22)]
     for writer in writers:
         writer.start()
     compactions = extra = 0
+    deadline = time.monotonic() + 600  # the writers take seconds; a deadlock must fail, not hang
     while (any(writer.is_alive() for writer in writers) or compactions < 2) and extra < 5:
+        assert time.monotonic() < deadline, "the writers did not finish within 10 minutes"
         if not any(writer.is_alive() for writer in writers):  # they finished first: give the next pass a run to merge
             commit(lake, run_id(23, extra))
             extra += 1
@@ -255,7 +258,7 @@ def test_runs_committing_while_compaction_runs_lose_and_duplicate_nothing(tmp_pa
         # Each committed run shows exactly its three articles, never fewer, never twice.
         assert all(total == 3 and distinct == 3 for _, total, distinct in counts), counts
     for writer in writers:
-        writer.join()
+        writer.join(timeout=60)
         assert writer.exitcode == 0
     compact_lake(lake, later())
     sweep_compactions(lake, later())

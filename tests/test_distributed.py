@@ -48,6 +48,7 @@ from tests.prefect_cluster import (
     start_worker,
     stop,
     wait_for,
+    wait_for_workers,
 )
 
 CRASH_SILENT_RUNS = "joshua-crash-silent-flow-runs"  # deploy/automations.yaml
@@ -188,6 +189,7 @@ def cluster(postgres: Postgres, shared_lake: SharedLake, tmp_path_factory: pytes
                         **worker_settings(api, shared_lake),
                     }
                     workers[name] = start_worker(env, host / "work", logs / f"{name}.log", name=name)
+                wait_for_workers(api, workers)
                 yield Cluster(api, workers, logs, sampler)
             finally:
                 for worker in workers.values():

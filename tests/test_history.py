@@ -70,6 +70,23 @@ def test_history_rows_summary_and_compare(lake):
     assert changes.changed == [("regional_conflict/reporting_signal", 0.8, 0.9)]
 
 
+def test_replays_sharing_an_as_of_time_come_out_in_run_order(tmp_path):
+    """Two replays of one snapshot carry the same as-of time: their run ids (which sort by start)
+    order them, so history, its changes and the comparison are the same on every query."""
+    lake = tmp_path / "lake"
+    write_lake(lake, [(NOW, 500, {"economic": 0.4, "regional_conflict": 0.5})], run_id="20261127T060000Z-bbbbbb")
+    write_lake(lake, [(NOW, 470, {"economic": 0.6, "nuclear_arsenal": 0.5})], run_id="20261127T070000Z-aaaaaa")
+    con = connect_lake(lake)
+    rows = history_rows(con, NOW - timedelta(days=1), NOW, 10)
+    assert [(r.seconds, r.change) for r in rows] == [(470, -30), (500, None)]
+    assert [r.seconds for r in history_rows(con, NOW - timedelta(days=1), NOW, 1)] == [470]
+    changes = compare_last_two(con)
+    assert changes is not None and changes.new == ["nuclear_arsenal/reporting_signal"]
+    assert changes.gone == ["regional_conflict/reporting_signal"]
+    assert changes.changed == [("economic/reporting_signal", 0.4, 0.6)]
+    assert con.execute("SELECT seconds_to_midnight FROM latest_assessment").fetchall() == [(470,)]
+
+
 def test_history_command_formats(lake):
     data_dir = str(lake.parent)
     table = runner.invoke(app, ["history", "--data-dir", data_dir, "--compare"])

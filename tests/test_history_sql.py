@@ -90,13 +90,9 @@ def test_factor_correlations_need_thirty_assessments(lake):
         [(at(d), 500, {"economic": d / 40, "regional_conflict": 1 - d / 40, "nuclear_arsenal": 0.5}) for d in range(29)],
     )
     assert connect_lake(lake).execute("FROM factor_correlations").fetchall() == []
-    write_lake(
-        lake,
-        [(at(d), 500, {"economic": d / 40, "regional_conflict": 1 - d / 40}) for d in range(31)],
-        run_id="20260301T000000Z-bbbbbb",
-    )
+    write_lake(lake, [(at(29), 500, {"economic": 29 / 40, "regional_conflict": 1 - 29 / 40})], run_id="20260301T000000Z-bbbbbb")
     rows = connect_lake(lake).execute("SELECT first, second, round(r, 6), n FROM factor_correlations").fetchall()
-    assert rows == [("economic", "regional_conflict", -1.0, 31)]
+    assert rows == [("economic", "regional_conflict", -1.0, 30)]  # the thirtieth pair: nuclear_arsenal has 29
 
 
 def test_forces_history_reads_the_reference_data(lake):

@@ -84,13 +84,23 @@ class Mailbox:
         return "250 OK"
 
 
+class HeldPortController(Controller):
+    """aiosmtpd's controller on a socket bound beforehand, so that no other process can take its port
+    between choosing a free one and listening on it."""
+
+    def __init__(self, handler, **options):
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        super().__init__(handler, hostname="127.0.0.1", port=self._socket.getsockname()[1], **options)
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self._socket, ssl=self.ssl_context)
+
+
 @pytest.fixture
 def smtp():
     mailbox = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = HeldPortController(mailbox)
     controller.start()
     yield controller, mailbox
     controller.stop()
@@ -260,11 +270,8 @@ def tls_smtp(tmp_path):
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert_path, key_path)
         mailbox = Mailbox()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        controller = Controller(
-            mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+        controller = HeldPortController(
+            mailbox, tls_context=context, require_starttls=True,
             authenticator=authenticator, auth_require_tls=True,
         )
         controller.start()

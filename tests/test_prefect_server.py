@@ -137,9 +137,13 @@ def test_a_background_server_is_started_once_reused_by_runs_and_stopped(tmp_path
             [JOSHUA, "assess", "--json", "--data-dir", str(tmp_path / "data")],
             env=cli_env(home), cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
-        commands = set()
+        commands, deadline = set(), time.monotonic() + 600
         while run.poll() is None:  # the run starts no server of its own
             commands |= {command_of(pid) for pid, _ in descendants(run.pid)}
+            if time.monotonic() > deadline:
+                run.kill()
+                run.wait()
+                pytest.fail("the run did not end within 10 minutes")
             time.sleep(0.2)
         with run.stderr:
             assert run.returncode == 0, run.stderr.read()

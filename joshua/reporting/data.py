@@ -157,7 +157,7 @@ SELECT a.assessment_id, a.assessed_at, a.seconds_to_midnight, a.ci_seconds_low, 
        (SELECT count(*) FROM alerts AS x WHERE x.assessment_id = a.assessment_id) AS alerts
 FROM assessments AS a
 WHERE a.assessed_at <= $until AND a.run_id IS DISTINCT FROM $exclude
-ORDER BY a.assessed_at
+ORDER BY a.assessed_at, a.run_id
 """
 TIMELINE_FACTORS_SQL = """
 SELECT f.assessment_id, f.category, avg(f.value)
@@ -225,7 +225,7 @@ def run_report_data(
 
 
 ASSESSMENT_SQL = "SELECT * FROM assessments WHERE assessment_id = $id OR run_id = $id"  # either id the CLI shows
-LATEST_SQL = "SELECT * FROM assessments ORDER BY assessed_at DESC LIMIT 1"
+LATEST_SQL = "SELECT * FROM assessments ORDER BY assessed_at DESC, run_id DESC LIMIT 1"
 FACTORS_SQL = "SELECT * FROM risk_factors WHERE assessment_id = $id ORDER BY rank"
 ALERTS_SQL = "SELECT level, kind, message, threshold, value FROM alerts WHERE assessment_id = $id"
 RUN_SQL = "SELECT * FROM runs WHERE run_id = $run_id"

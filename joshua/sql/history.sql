@@ -1,9 +1,10 @@
 -- Named views and macros over the lake's views: what the spec asks of history (D05 §4).
 -- joshua/catalog.py fills in the reference files' paths; every one is documented in the README.
 
--- The most recent assessment.
+-- The most recent assessment. Every ORDER BY below ends in a key, so ties come out in one order
+-- (replays of one snapshot share an as-of time: run ids, which sort by start, break those ties).
 CREATE OR REPLACE VIEW latest_assessment AS
-SELECT * FROM assessments ORDER BY assessed_at DESC LIMIT 1;
+SELECT * FROM assessments ORDER BY assessed_at DESC, run_id DESC LIMIT 1;
 
 -- Assessments in a period, oldest first: FROM assessments_between('2026-01-01', '2026-12-31').
 -- An end given as a date (YYYY-MM-DD) includes that whole day; a timestamp ends exactly there.
@@ -16,14 +17,14 @@ WHERE assessed_at >= CAST(start_at AS TIMESTAMPTZ)
             THEN assessed_at < CAST(CAST(end_at AS DATE) + INTERVAL 1 DAY AS TIMESTAMPTZ)
         ELSE assessed_at <= CAST(end_at AS TIMESTAMPTZ)
       END
-ORDER BY assessed_at;
+ORDER BY assessed_at, run_id;
 
 -- The n largest contributions of one assessment: FROM top_factors('<assessment_id>', 5).
 CREATE OR REPLACE MACRO top_factors(aid, n) AS TABLE
 SELECT rank, category, name, value, confidence, weight, contribution, evidence, reasoning
 FROM risk_factors
 WHERE assessment_id = aid
-ORDER BY contribution DESC
+ORDER BY contribution DESC, category
 LIMIT n;
 
 -- Mean seconds to midnight over the 30 days up to each assessment, by date: a RANGE window over
@@ -36,7 +37,7 @@ SELECT
     count(*) OVER last_30_days AS assessments_30d
 FROM assessments
 WINDOW last_30_days AS (ORDER BY assessed_at RANGE BETWEEN INTERVAL 30 DAYS PRECEDING AND CURRENT ROW)
-ORDER BY assessed_at;
+ORDER BY assessed_at, run_id;
 
 -- Each category's monthly mean and spread of value and contribution.
 CREATE OR REPLACE VIEW monthly_factor_trend AS
@@ -78,7 +79,7 @@ FROM values_by_assessment AS a
 JOIN values_by_assessment AS b ON a.assessment_id = b.assessment_id AND a.category < b.category
 GROUP BY ALL
 HAVING count(*) >= 30
-ORDER BY abs(r) DESC;
+ORDER BY abs(r) DESC, first, second;
 
 -- Nuclear forces by country and year, each row with its source (data/reference/nuclear_forces.csv).
 CREATE OR REPLACE VIEW nuclear_forces AS
@@ -112,5 +113,5 @@ FROM (
     WHERE coalesce(title, '') || ' ' || coalesce(text, '') ILIKE '%' || term || '%'
     ORDER BY article_id, run_id DESC
 )
-ORDER BY quality DESC, published_at DESC NULLS LAST
+ORDER BY quality DESC, published_at DESC NULLS LAST, article_id
 LIMIT 50;
