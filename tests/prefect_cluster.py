@@ -219,7 +219,14 @@ def wait_for(api: str, run_ids: list, timeout: float = 900) -> list:
         time.sleep(2)
 
 
-def read_logs(api: str, flow_run_id) -> list:
+def read_logs(api: str, flow_run_id, containing: str | None = None, timeout: float = 120) -> list:
+    """A run's logs. With `containing`, wait until a message has that text: a run's process ships
+    its logs in batches, and the last batch can reach the server after the run's final state."""
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    return client_call(api, lambda c: c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))))
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = client_call(api, lambda c: c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))))
+        if containing is None or any(containing in log.message for log in logs) or time.monotonic() > deadline:
+            return logs
+        time.sleep(1)
