@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from joshua import storage
-from joshua.compaction import ALL_TIME, COMPACT_PREFIX, COMPACTABLE, LOG_TABLE, MONTHLY, VERSION_COLUMN
+from joshua.compaction import ALL_TIME, COMPACT_PREFIX, COMPACTABLE, LOG_TABLE, MONTHLY, STATUS_COLUMN, VERSION_COLUMN
 from joshua.lake import Location, table_glob, tables_with_files
 from joshua.reference import ARMS_CONTROL_TREATIES, NUCLEAR_FORCES
 from joshua.settings import RunPaths
@@ -42,17 +42,21 @@ SELECT max(file) FROM glob('{compacts}')
 WHERE substr(parse_filename(file, true), 9) IN (SELECT parse_filename(file, true) FROM glob('{log}'))
 GROUP BY parse_dirpath(file)
 """
-# A compactable table's visible rows once it has a compact file (joshua/compaction.py). A compact
+# A compactable table's visible rows once it has a compact file (joshua/compaction.py). `v` holds
+# the `runs` rows still in run files: the runs since the last compaction, and reruns. A compact
 # file's row counts when its file is the current compact file of its directory (CURRENT_COMPACTS_SQL)
-# and it was merged at its run's current version (a rerun committed since makes the run's own files
-# count again). A run file's row counts unless the current compact file of its period holds its run
-# at the run's current version: a file the compaction replaced but has not deleted yet, or a rerun's
-# published but uncommitted file. Only runs that still have a run file are looked up there (file
-# names, no row read), so the compact files' other rows are never joined. The one join with `runs`
-# also applies the table's run-status filter ({visible}): `runs` is read once per table.
+# and, if its run has a `runs` run file, it was merged at that row's version (a rerun committed since
+# makes the run's own files count again); else its run's `runs` row was compacted with it, and the
+# version and status it carries are current. A run file's row counts when its run has a `runs` run
+# file and the current compact file of its period does not hold the run at that version: a run
+# without one had every file merged, so its run file is one the compaction replaced but has not
+# deleted yet, or a rerun's published but uncommitted file. Only runs that still have a run file are
+# looked up in the compact file (file names, no row read). The run-status filter ({compact_visible},
+# {file_visible}) needs no other lookup.
 COMPACTED_ROWS_SQL = """(
-SELECT t.* EXCLUDE (filename, date, {version}) FROM {files} AS t
-LEFT JOIN (SELECT run_id, ended_at, status FROM runs) AS v ON v.run_id = t.run_id
+SELECT t.* EXCLUDE (filename, date, {version}, {status}) FROM {files} AS t
+LEFT JOIN (SELECT run_id, ended_at, status FROM {runs_files} WHERE NOT starts_with(parse_filename(filename), '{prefix}')) AS v
+    ON v.run_id = t.run_id
 LEFT JOIN (
     SELECT DISTINCT parse_dirpath(filename) AS directory, run_id, {version} AS version FROM {files}
     WHERE filename IN ({current})
@@ -60,11 +64,10 @@ LEFT JOIN (
 ) AS c
     ON NOT starts_with(parse_filename(t.filename), '{prefix}')
    AND c.directory = parse_dirpath(parse_dirpath(t.filename)) || '/date=' || {period}
-   AND c.run_id = t.run_id AND c.version IS NOT DISTINCT FROM v.ended_at
+   AND c.run_id = t.run_id AND (v.run_id IS NULL OR c.version IS NOT DISTINCT FROM v.ended_at)
 WHERE CASE WHEN starts_with(parse_filename(t.filename), '{prefix}')
-           THEN t.filename IN ({current}) AND t.{version} IS NOT DISTINCT FROM v.ended_at
-           ELSE c.run_id IS NULL END
-  {visible}
+           THEN t.filename IN ({current}) AND (v.run_id IS NULL OR t.{version} IS NOT DISTINCT FROM v.ended_at) {compact_visible}
+           ELSE c.run_id IS NULL {file_visible} END
 )"""
 # A table's rows while every file is a run file (a compact file appearing after the catalog was
 # built stays out until the views are rebuilt to read it).
@@ -138,12 +141,10 @@ def _relation(lake: Location, table: str, has_data: bool) -> str:
     if table not in COMPACTABLE:
         return files
     statuses = VISIBLE_STATUSES[table]
+    listed = "" if statuses is None else ", ".join(f"'{status}'" for status in statuses)
     compacted = has_data and _has_compact_file(lake, table)
-    visible = ""
-    if statuses is not None:
-        listed = ", ".join(f"'{status}'" for status in statuses)
-        visible = f"AND v.status IN ({listed})" if compacted else f"AND run_id IN (SELECT run_id FROM runs WHERE status IN ({listed}))"
     if not compacted:  # every file is a run file
+        visible = f"AND run_id IN (SELECT run_id FROM runs WHERE status IN ({listed}))" if listed else ""
         return RUN_FILE_ROWS_SQL.format(files=files, prefix=COMPACT_PREFIX, visible=visible)
     pattern = table_glob(lake, table).replace("'", "''")
     current = CURRENT_COMPACTS_SQL.format(
@@ -154,7 +155,16 @@ def _relation(lake: Location, table: str, has_data: bool) -> str:
     # The period of a run file's day (joshua.compaction.compaction_period), from its directory name.
     period = "substr(parse_filename(parse_dirpath(t.filename)), 6, 7)" if table in MONTHLY else f"'{ALL_TIME}'"
     return COMPACTED_ROWS_SQL.format(
-        files=files, pattern=pattern, current=current, prefix=COMPACT_PREFIX, version=VERSION_COLUMN, visible=visible, period=period
+        files=files,
+        runs_files=_files(lake, "runs", True),  # a table compacted has committed runs
+        pattern=pattern,
+        current=current,
+        prefix=COMPACT_PREFIX,
+        version=VERSION_COLUMN,
+        status=STATUS_COLUMN,
+        period=period,
+        compact_visible=f"AND t.{STATUS_COLUMN} IN ({listed})" if listed else "",
+        file_visible=f"AND v.status IN ({listed})" if listed else "",
     )
 
 

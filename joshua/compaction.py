@@ -26,6 +26,15 @@ The protocol needs no rename of a directory and no atomic swap, so it works on a
 Readers never read the log's rows, only its file names (which compactions committed): a view's cost
 does not grow with the log. The log serves the compactions and sweeps that follow.
 
+Where a run's `runs` row lives tells the views how much to check. `runs` is compacted only with
+every other table, after them, and a run's `runs` row leaves its run file only in a compaction that
+merged every file of that run (a file newer than its run's commit defers the run; a lone file is
+merged too). So a run without a `runs` run file has all its rows in counting compact files, at the
+version and status they carry (`_run_ended_at`, `_run_status`): the views show those rows without a
+join with `runs`, and hide any other file of that run (a rerun publishing, or a file the compaction
+replaced). Only the runs that still have a `runs` run file, those since the last compaction, are
+joined.
+
 A rerun of a run already compacted wins: its new `runs` row has a newer `ended_at`, so the compact
 file's copies of its old rows no longer match its version and its new run files show. Publishing takes the commit turn too, so a rerun never replaces a file that a
 compaction is reading, and a file newer than its run's commit (a rerun publishing, not yet
@@ -37,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -52,6 +61,9 @@ LOG_TABLE = "compactions"
 # A compact file's rows (any table but `runs`) carry the version of their run they were merged at:
 # the views show them while it is still the run's current version (a rerun committed since wins).
 VERSION_COLUMN = "_run_ended_at"
+# ... and that run's status then: a row whose run's `runs` row lives in a compact file too is shown
+# by these two columns alone, with no join with `runs` (see `compact_lake` for why that is sound).
+STATUS_COLUMN = "_run_status"
 # Compact files are sorted by run id in row groups this long: a query for recent runs (run ids
 # sort by start time) skips the older row groups by their statistics.
 COMPACT_ROW_GROUP = 16_384
@@ -68,10 +80,10 @@ def compaction_period(table: str, day: str) -> str:
 
 
 def compact_schema(table: str) -> pl.Schema:
-    """The columns of a table's compact files: the table's, and the runs' version for any table but `runs`."""
+    """The columns of a table's compact files: the table's, and its runs' version and status for any table but `runs`."""
     if table == "runs":
         return TABLES[table]
-    return pl.Schema({**TABLES[table], VERSION_COLUMN: COMPACTIONS["run_ended_at"]})
+    return pl.Schema({**TABLES[table], VERSION_COLUMN: COMPACTIONS["run_ended_at"], STATUS_COLUMN: TABLES["runs"]["status"]})
 
 
 def new_compaction_id(log: pl.DataFrame, now: datetime) -> str:
@@ -125,12 +137,13 @@ def read_log(lake: Path) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed") if frames else read_log(lake / "__none__")
 
 
-def run_versions(lake: Path) -> dict[str, datetime | None]:
-    """Each recorded run's current version: the `ended_at` of its latest `runs` row (as the views pick it)."""
+def run_versions(lake: Path) -> dict[str, tuple[datetime | None, str]]:
+    """Each recorded run's current version and status: the `ended_at` and `status` of its latest
+    `runs` row (as the views pick it)."""
     from joshua.catalog import connect_lake  # the catalog imports this module
 
     with connect_lake(lake, only=frozenset()) as con:
-        return dict(con.execute("SELECT run_id, ended_at FROM runs").fetchall())
+        return {run_id: (ended_at, status) for run_id, ended_at, status in con.execute("SELECT run_id, ended_at, status FROM runs").fetchall()}
 
 
 def covers(log: pl.DataFrame, versions: dict[str, datetime | None], table: str) -> dict[tuple[str, str], Cover]:
@@ -180,11 +193,15 @@ def compaction_units(root: Path, table: str, before: date | None) -> dict[tuple[
 
 @dataclass
 class _Plan:
-    """One partition's merge: the rows, the log rows, the files it replaces."""
+    """One partition's merge: the rows, the log rows, the files it replaces, the committed runs whose
+    file it leaves (newer than their commit: a rerun publishing), and whether it drops rows of a
+    compact file (of a run's version a rerun replaced)."""
 
     frames: list[pl.DataFrame]
     log_rows: list[dict]
     replaced: list[Path]
+    deferred: set[str] = field(default_factory=set)
+    drops_rows: bool = False
 
 
 def _unit_files(directories: list[Path]) -> list[Path]:
@@ -192,14 +209,15 @@ def _unit_files(directories: list[Path]) -> list[Path]:
 
 
 def _plan_runs_partition(
-    root: Path, directories: list[Path], partition: str, times: dict[str, float], committed: set[tuple[str, str]]
+    root: Path, directories: list[Path], partition: str, times: dict[str, float], committed: set[tuple[str, str]], deferred: set[str]
 ) -> _Plan:
-    """The `runs` table: every run file and committed compact file, each run's latest row kept."""
+    """The `runs` table: every run file and committed compact file, each run's latest row kept; the
+    file of a run with a file this compaction left (`deferred`) stays as it is."""
     plan = _Plan([], [], [])
     for path in _unit_files(directories):
         if is_compact(path) and (partition, path.name) not in committed:
             continue  # a compaction that never committed: the sweep removes it
-        if not is_compact(path) and not RUN_ID_PATTERN.fullmatch(path.stem):
+        if not is_compact(path) and (not RUN_ID_PATTERN.fullmatch(path.stem) or path.stem in deferred):
             continue
         frame = pl.read_parquet(path, glob=False)
         plan.frames.append(frame)
@@ -219,9 +237,7 @@ def _plan_partition(
     partition: str,
     table_covers: dict[tuple[str, str], Cover],
     committed: set[tuple[str, str]],
-    versions: dict[str, datetime | None],
-    committed_at: dict[str, float],
-    stale_before: float,
+    state: _State,
 ) -> _Plan:
     """Any other table: the rows the views show for this group and period, taken once each."""
     plan = _Plan([], [], [])
@@ -240,8 +256,9 @@ def _plan_partition(
                 for run_id in frame.get_column("run_id").unique().to_list()
                 if (cover := table_covers.get((partition, run_id))) is not None and cover.compact_file == path.name
             ]
+            plan.drops_rows |= len(runs) < frame.get_column("run_id").n_unique()
             versions_held = {run_id: table_covers[(partition, run_id)].run_ended_at for run_id in runs}
-            plan.frames.append(_versioned(frame.filter(pl.col("run_id").is_in(runs)), versions_held))
+            plan.frames.append(_versioned(frame.filter(pl.col("run_id").is_in(runs)), versions_held, state.statuses))
             plan.replaced.append(path)
             for run_id in runs:
                 cover = table_covers[(partition, run_id)]
@@ -250,7 +267,7 @@ def _plan_partition(
                 )
             continue
         run_id = path.stem
-        if not RUN_ID_PATTERN.fullmatch(run_id) or run_id not in versions:
+        if not RUN_ID_PATTERN.fullmatch(run_id) or run_id not in state.versions:
             continue  # not a run's file, or a run not committed (yet)
         mtime = path.stat().st_mtime
         cover = table_covers.get((partition, run_id))
@@ -259,19 +276,22 @@ def _plan_partition(
                 plan.replaced.append(path)
                 plan.log_rows.append(_log_row(None, partition, None, None, 0.0, _relative(root, path)))
             continue  # else a rerun publishing under the same id: its commit will show it
-        if mtime <= committed_at.get(run_id, 0.0) or mtime < stale_before:
-            plan.frames.append(_versioned(pl.read_parquet(path, glob=False), {run_id: versions[run_id]}))
+        if mtime <= state.committed_at.get(run_id, 0.0) or mtime < state.stale_before:
+            plan.frames.append(_versioned(pl.read_parquet(path, glob=False), {run_id: state.versions[run_id]}, state.statuses))
             plan.replaced.append(path)
             plan.log_rows.append(
-                _log_row(None, partition, run_id, versions[run_id], committed_at.get(run_id, mtime), _relative(root, path))
+                _log_row(None, partition, run_id, state.versions[run_id], state.committed_at.get(run_id, mtime), _relative(root, path))
             )
+        else:
+            plan.deferred.add(run_id)
     return plan
 
 
-def _versioned(frame: pl.DataFrame, versions: dict[str, datetime | None]) -> pl.DataFrame:
-    """A frame's rows with their run's version (VERSION_COLUMN)."""
+def _versioned(frame: pl.DataFrame, versions: dict[str, datetime | None], statuses: dict[str, str]) -> pl.DataFrame:
+    """A frame's rows with their run's version and status (VERSION_COLUMN, STATUS_COLUMN)."""
     version = pl.col("run_id").replace_strict(versions, default=None, return_dtype=COMPACTIONS["run_ended_at"])
-    return frame.with_columns(version.alias(VERSION_COLUMN))
+    status = pl.col("run_id").replace_strict(statuses, default=None, return_dtype=TABLES["runs"]["status"])
+    return frame.with_columns(version.alias(VERSION_COLUMN), status.alias(STATUS_COLUMN))
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -283,31 +303,39 @@ def _log_row(table: str | None, partition: str, run_id: str | None, ended_at, co
             "run_committed_at": committed_at, "source_file": source}
 
 
-def _compact_table(lake: Path, table: str, state: _State, before: date | None) -> tuple[list[Path], list[Path], list[dict]]:
-    """Merge one table's days before `before`, a period per group into one file: (files written, files replaced, log rows)."""
+@dataclass
+class _Merge:
+    """What a compaction has done so far: files written and replaced, log rows, and the runs with a
+    file it left (their `runs` row stays in its run file)."""
+
+    written: list[Path] = field(default_factory=list)
+    replaced: list[Path] = field(default_factory=list)
+    log_rows: list[dict] = field(default_factory=list)
+    deferred: set[str] = field(default_factory=set)
+
+
+def _compact_table(lake: Path, table: str, state: _State, before: date | None, merge: _Merge) -> None:
+    """Merge one table's days before `before`, a period per group into one file, into `merge`."""
     root = lake / table
     table_covers = covers(state.log, state.versions, table)
     committed = set(state.log.filter(pl.col("table_name") == table).select("partition", "compact_file").iter_rows())
     compact_file = f"{COMPACT_PREFIX}{state.compaction_id}.parquet"
-    written, replaced, log_rows = [], [], []
     units = compaction_units(root, table, before) if root.is_dir() else {}
     for (partition, period), directories in units.items():
         if table == "runs":
-            plan = _plan_runs_partition(root, directories, partition, state.committed_at, committed)
+            plan = _plan_runs_partition(root, directories, partition, state.committed_at, committed, merge.deferred)
         else:
-            plan = _plan_partition(
-                root, directories, partition, table_covers, committed, state.versions, state.committed_at, state.stale_before
-            )
-        if len(plan.replaced) < 2:
-            continue  # one file is as compact as it gets
+            plan = _plan_partition(root, directories, partition, table_covers, committed, state)
+            merge.deferred |= plan.deferred
+        if not plan.replaced or (len(plan.replaced) == 1 and is_compact(plan.replaced[0]) and not plan.drops_rows):
+            continue  # nothing, or a compact file alone and current (a lone run file is merged all the same: see compact_lake)
         schema = compact_schema(table)
         merged = pl.concat(plan.frames, how="diagonal_relaxed") if plan.frames else pl.DataFrame(schema=schema)
         target = root / partition / f"date={period}" / compact_file
         merged = merged.select(schema.names()).sort("run_id", maintain_order=True)
-        written.append(write_parquet_atomic(merged, target, row_group_size=COMPACT_ROW_GROUP))
-        replaced += plan.replaced
-        log_rows += [row | {"table_name": table, "compact_file": compact_file} for row in plan.log_rows]
-    return written, replaced, log_rows
+        merge.written.append(write_parquet_atomic(merged, target, row_group_size=COMPACT_ROW_GROUP))
+        merge.replaced += plan.replaced
+        merge.log_rows += [row | {"table_name": table, "compact_file": compact_file} for row in plan.log_rows]
 
 
 @dataclass(frozen=True)
@@ -316,6 +344,7 @@ class _State:
 
     log: pl.DataFrame
     versions: dict[str, datetime | None]
+    statuses: dict[str, str]
     committed_at: dict[str, float]
     compaction_id: str
     stale_before: float
@@ -344,22 +373,31 @@ def compact_lake(lake: Path, now: datetime, tables: list[str] | None = None, bef
     if unknown:
         raise ConfigError(f"not compactable: {unknown} (compactable: {', '.join(COMPACTABLE)})")
     chosen = [table for table in COMPACTABLE if table in (tables or COMPACTABLE)]
-    chosen.sort(key=lambda table: table == "runs")  # `runs` last: the others' plans read where its rows live
+    if "runs" in chosen and len(chosen) < len(COMPACTABLE):
+        raise ConfigError("`runs` is compacted only together with every other table (name no table, or another one)")
+    chosen.sort(key=lambda table: table == "runs")  # `runs` last: it leaves the rows of runs the others deferred
     with commit_lock(lake):
         log = read_log(lake)
-        state = _State(log, run_versions(lake), commit_times(lake, log), new_compaction_id(log, now), (now - STALE_AFTER).timestamp())
-        written, replaced, log_rows = [], [], []
+        recorded = run_versions(lake)
+        state = _State(
+            log,
+            {run_id: version for run_id, (version, _) in recorded.items()},
+            {run_id: status for run_id, (_, status) in recorded.items()},
+            commit_times(lake, log),
+            new_compaction_id(log, now),
+            (now - STALE_AFTER).timestamp(),
+        )
+        merge = _Merge()
         for table in chosen:
-            table_written, table_replaced, table_rows = _compact_table(lake, table, state, before)
-            written += table_written
-            replaced += table_replaced
-            log_rows += table_rows
-        if not written:
+            _compact_table(lake, table, state, before, merge)
+        if not merge.written:
             return CompactionReport(None, 0, 0)
-        record = pl.DataFrame([row | {"compaction_id": state.compaction_id, "committed_at": now} for row in log_rows], schema=COMPACTIONS)
-        write_parquet_atomic(record, lake / LOG_TABLE / f"date={now:%Y-%m-%d}" / f"{state.compaction_id}.parquet")  # the commit point
-        remove_replaced(replaced)
-    return CompactionReport(state.compaction_id, len(written), len(replaced))
+        rows = [row | {"compaction_id": state.compaction_id, "committed_at": now} for row in merge.log_rows]
+        write_parquet_atomic(  # the commit point
+            pl.DataFrame(rows, schema=COMPACTIONS), lake / LOG_TABLE / f"date={now:%Y-%m-%d}" / f"{state.compaction_id}.parquet"
+        )
+        remove_replaced(merge.replaced)
+    return CompactionReport(state.compaction_id, len(merge.written), len(merge.replaced))
 
 
 def sweep_compactions(lake: Path, now: datetime) -> list[Path]:

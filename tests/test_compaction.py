@@ -13,7 +13,8 @@ import pytest
 
 from joshua import compaction
 from joshua.catalog import connect_lake
-from joshua.compaction import compact_lake, sweep_compactions
+from joshua.compaction import COMPACTABLE, compact_lake, sweep_compactions
+from joshua.errors import ConfigError
 from joshua.lake import STALE_AFTER, commit_lock, publish, table_path, write_parquet_atomic
 from tests.lake_factory import full
 
@@ -147,8 +148,8 @@ def test_a_crash_before_the_commit_leaves_the_old_files_authoritative_and_the_sw
     assert files(lake) == originals and snapshot(lake) == before
 
 
-@pytest.mark.parametrize("table", ["articles", "raw_items", "runs"])
-def test_a_crash_after_the_commit_shows_the_same_rows_and_the_sweep_removes_what_was_replaced(lake, monkeypatch, table):
+@pytest.mark.parametrize("tables", [["articles"], ["raw_items"], None], ids=["articles", "raw_items", "every-table"])
+def test_a_crash_after_the_commit_shows_the_same_rows_and_the_sweep_removes_what_was_replaced(lake, monkeypatch, tables):
     before, originals = snapshot(lake), files(lake)
 
     def crash(paths):
@@ -156,14 +157,14 @@ def test_a_crash_after_the_commit_shows_the_same_rows_and_the_sweep_removes_what
 
     monkeypatch.setattr(compaction, "remove_replaced", crash)
     with pytest.raises(OSError):
-        compact_lake(lake, later(), tables=[table])
+        compact_lake(lake, later(), tables=tables)
     monkeypatch.undo()
     assert set(originals) < set(files(lake))  # every old file is still there, beside the merged ones
     assert snapshot(lake) == before  # and no row shows twice
     removed = sweep_compactions(lake, datetime.now(UTC))
-    assert sorted(removed) == [path for path in originals if path.relative_to(lake).parts[0] == table]
+    assert sorted(removed) == [path for path in originals if path.relative_to(lake).parts[0] in (tables or COMPACTABLE)]
     assert snapshot(lake) == before
-    assert compact_lake(lake, later(), tables=[table]).partitions == 0
+    assert compact_lake(lake, later(), tables=tables).partitions == 0
 
 
 def test_a_crash_after_a_recompaction_commit_hides_the_superseded_compact_file(lake, monkeypatch):
@@ -210,15 +211,38 @@ def test_a_rerun_of_a_compacted_run_wins_at_its_commit(lake):
 
 
 def test_files_written_after_the_commit_wait_until_no_run_can_be_in_progress(lake):
-    now = datetime.now(UTC)
+    now, before = datetime.now(UTC), snapshot(lake)
     notifications = lake / "notifications" / "date=2026-11-27"
     for path in notifications.iterdir():  # deliveries go out a moment after the commit
         os.utime(path, (path.stat().st_mtime + 2, path.stat().st_mtime + 2))
     compact_lake(lake, now)
     assert len(list(notifications.iterdir())) == 4  # written after each run's commit: maybe a rerun's
     assert len(list((lake / "articles").rglob("*.parquet"))) == 1
+    assert len(list((lake / "runs" / "date=2026-11-27").iterdir())) == 4  # their runs' rows wait with them
+    assert snapshot(lake) == before
     compact_lake(lake, now + STALE_AFTER + timedelta(minutes=1))
     assert not notifications.exists() and len(list((lake / "notifications").rglob("*.parquet"))) == 1
+    assert len(list((lake / "runs").rglob("*.parquet"))) == 1
+    assert snapshot(lake) == before
+
+
+def test_a_run_with_a_file_newer_than_its_commit_keeps_every_row_in_view(lake):
+    # A lake copied without its modification times: one run's articles look written after its commit.
+    # Its `runs` row stays in its run file, or the views would trust the compact files alone and drop the articles.
+    now, before = datetime.now(UTC), snapshot(lake)
+    copied = lake / "articles" / "date=2026-11-28" / f"{run_id(28, 2)}.parquet"
+    os.utime(copied, (copied.stat().st_mtime + 5, copied.stat().st_mtime + 5))
+    compact_lake(lake, now)
+    assert copied.exists() and (lake / "runs" / "date=2026-11-28" / copied.name).exists()
+    assert snapshot(lake) == before
+    compact_lake(lake, now + STALE_AFTER + timedelta(minutes=1))
+    assert not copied.exists() and snapshot(lake) == before
+
+
+def test_runs_rows_are_compacted_only_with_every_other_table(lake):
+    with pytest.raises(ConfigError, match="only together with every other table"):
+        compact_lake(lake, later(), tables=["runs"])
+    assert not any(path.name.startswith("compact-") for path in files(lake))
 
 
 def test_runs_without_a_runs_row_are_not_compacted(lake):
