@@ -258,7 +258,8 @@ def _plan_partition(
             ]
             plan.drops_rows |= len(runs) < frame.get_column("run_id").n_unique()
             versions_held = {run_id: table_covers[(partition, run_id)].run_ended_at for run_id in runs}
-            plan.frames.append(_versioned(frame.filter(pl.col("run_id").is_in(runs)), versions_held, state.statuses))
+            statuses_held = {run_id: state.statuses[run_id] for run_id in runs}
+            plan.frames.append(_versioned(frame.filter(pl.col("run_id").is_in(runs)), versions_held, statuses_held))
             plan.replaced.append(path)
             for run_id in runs:
                 cover = table_covers[(partition, run_id)]
@@ -277,7 +278,8 @@ def _plan_partition(
                 plan.log_rows.append(_log_row(None, partition, None, None, 0.0, _relative(root, path)))
             continue  # else a rerun publishing under the same id: its commit will show it
         if mtime <= state.committed_at.get(run_id, 0.0) or mtime < state.stale_before:
-            plan.frames.append(_versioned(pl.read_parquet(path, glob=False), {run_id: state.versions[run_id]}, state.statuses))
+            frame = pl.read_parquet(path, glob=False)
+            plan.frames.append(_versioned(frame, {run_id: state.versions[run_id]}, {run_id: state.statuses[run_id]}))
             plan.replaced.append(path)
             plan.log_rows.append(
                 _log_row(None, partition, run_id, state.versions[run_id], state.committed_at.get(run_id, mtime), _relative(root, path))
