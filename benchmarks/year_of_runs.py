@@ -15,7 +15,9 @@ the baseline (the last 10 runs of the day would hold no assessment: nothing for 
 On the 10-run lake, the year lake, and the year lake after `compact_lake` (what `joshua db compact`
 and the weekly maintenance flow do), it prints: the wall time of one more real assessment (the
 assessment flow, median of `--assessments`), the history queries' P50/P95 through the catalog file,
-the lake's file count, and the compaction's wall time; then the ratios year / 10 runs.
+the lake's file count, and the compaction's wall time; then the ratios year / 10 runs. The lakes
+take turns, one assessment or one query at a time, so a shared machine's changing load weighs on
+each alike.
 
 Building the year takes minutes and compacting it minutes more. With `--workdir DIR` the built lakes
 are kept in DIR and reused by the next run with the same DIR (`--days` must match): `DIR/ten` and
@@ -129,27 +131,40 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
 
 
-def history_queries(lake: Path, catalog: Path, repeat: int) -> dict[str, tuple[float, float]]:
-    """P50/P95 milliseconds of the history queries through the catalog file."""
-    build_catalog(lake, catalog)
+def history_queries(data_dirs: dict[str, Path], repeat: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """P50/P95 milliseconds of the history queries through each data directory's catalog file, by
+    lake. The lakes take turns, one query run each, so a change in the machine's load reaches all
+    of them alike; a lake stops after `repeat` runs of a query, or QUERY_BUDGET_S once it has MIN_SAMPLES."""
     now = datetime.now(UTC)
-    with duckdb.connect(str(catalog), read_only=True) as con:
-        con.execute("SET parquet_metadata_cache = true")
-        latest = con.execute("SELECT assessment_id FROM latest_assessment").fetchone()[0]
-        queries = {
-            "history (last 10)": (HISTORY_SQL, {"start": datetime(1900, 1, 1, tzinfo=UTC), "end": now, "count": 10}),
-            "period (one year)": (f"FROM assessments_between('{(now - timedelta(days=365)).date()}', '{now.date()}')", {}),
-            "top-N factors": (f"FROM top_factors('{latest}', 10)", {}),
-            "rolling 30 days": ("FROM rolling_30d", {}),
-        }
-        figures = {}
-        for name, (sql, params) in queries.items():
-            samples, budget = [], time.perf_counter() + QUERY_BUDGET_S
-            while len(samples) < repeat and (len(samples) < MIN_SAMPLES or time.perf_counter() < budget):
-                started = time.perf_counter()
-                con.execute(sql, params).fetchall()
-                samples.append((time.perf_counter() - started) * 1000)
-            figures[name] = percentiles(samples)
+    with contextlib.ExitStack() as stack:
+        connections, queries = {}, {}
+        for name, data_dir in data_dirs.items():
+            catalog = build_catalog(data_dir / "lake", data_dir / "joshua.duckdb")
+            con = connections[name] = stack.enter_context(duckdb.connect(str(catalog), read_only=True))
+            con.execute("SET parquet_metadata_cache = true")
+            latest = con.execute("SELECT assessment_id FROM latest_assessment").fetchone()[0]
+            queries[name] = {
+                "history (last 10)": (HISTORY_SQL, {"start": datetime(1900, 1, 1, tzinfo=UTC), "end": now, "count": 10}),
+                "period (one year)": (f"FROM assessments_between('{(now - timedelta(days=365)).date()}', '{now.date()}')", {}),
+                "top-N factors": (f"FROM top_factors('{latest}', 10)", {}),
+                "rolling 30 days": ("FROM rolling_30d", {}),
+            }
+        figures: dict[str, dict[str, tuple[float, float]]] = {name: {} for name in data_dirs}
+        for query in queries[next(iter(data_dirs))]:
+            samples: dict[str, list[float]] = {name: [] for name in data_dirs}
+            budget = {name: time.perf_counter() + QUERY_BUDGET_S for name in data_dirs}
+            taking = set(data_dirs)
+            while taking:
+                for name in sorted(taking):
+                    sql, params = queries[name][query]
+                    started = time.perf_counter()
+                    connections[name].execute(sql, params).fetchall()
+                    samples[name].append((time.perf_counter() - started) * 1000)
+                    count = len(samples[name])
+                    if count >= repeat or (count >= MIN_SAMPLES and time.perf_counter() > budget[name]):
+                        taking.discard(name)
+            for name in data_dirs:
+                figures[name][query] = percentiles(samples[name])
     return figures
 
 
@@ -160,18 +175,27 @@ def linked_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def one_more_assessment(data_dir: Path, count: int) -> tuple[float, dict[str, float]]:
-    """Median wall seconds of `count` real assessments on a lake, and the median of each stage."""
+def one_more_assessment(data_dirs: dict[str, Path], counts: dict[str, int]) -> dict[str, tuple[float, dict[str, float]]]:
+    """Median wall seconds of `counts[name]` real assessments on each lake, and the median of each
+    stage, by lake. The lakes take turns, one assessment each, like the queries."""
     from flows.assessment import assess
 
-    walls, stages = [], {}
-    for _ in range(count):
-        started = time.perf_counter()
-        summary = assess(data_dir=str(data_dir))
-        walls.append(time.perf_counter() - started)
-        for stage in summary.stages:
-            stages.setdefault(stage.stage, []).append(stage.seconds)
-    return statistics.median(walls), {name: statistics.median(values) for name, values in stages.items()}
+    walls: dict[str, list[float]] = {name: [] for name in data_dirs}
+    stages: dict[str, dict[str, list[float]]] = {name: {} for name in data_dirs}
+    for turn in range(max(counts.values(), default=0)):
+        for name, data_dir in data_dirs.items():
+            if turn >= counts[name]:
+                continue
+            started = time.perf_counter()
+            summary = assess(data_dir=str(data_dir))
+            walls[name].append(time.perf_counter() - started)
+            for stage in summary.stages:
+                stages[name].setdefault(stage.stage, []).append(stage.seconds)
+    return {
+        name: (statistics.median(walls[name]), {stage: statistics.median(values) for stage, values in stages[name].items()})
+        if walls[name] else (math.nan, {})
+        for name in data_dirs
+    }
 
 
 def main() -> None:
@@ -220,35 +244,38 @@ def main() -> None:
         else:
             print(f"reusing the year in {root}", flush=True)
 
-        columns: dict[str, dict[str, str]] = {}
-        raw: dict[str, dict[str, float]] = {}
-
-        def measure(name: str, kept: Path, compaction_s: float | None = None, assessments: int = args.assessments) -> None:
-            data_dir = linked_copy(kept, root / "measured" / kept.name)
-            files = file_count(data_dir / "lake")
-            wall, stages = one_more_assessment(data_dir, assessments) if assessments else (math.nan, {})
-            queries = history_queries(data_dir / "lake", data_dir / "joshua.duckdb", args.repeat)
-            raw[name] = {"assessment": wall, **{f"{q} P95": p95 for q, (_, p95) in queries.items()}}
-            columns[name] = {
-                "lake files": f"{files:,}",
-                "compaction wall s": f"{compaction_s:.1f}" if compaction_s is not None else "-",
-                "one more assessment s": f"{wall:.2f}",
-                **{f"  {stage} s": f"{seconds:.2f}" for stage, seconds in stages.items()},
-                **{f"{q} P50/P95 ms": f"{p50:.1f} / {p95:.1f}" for q, (p50, p95) in queries.items()},
-            }
-            shutil.rmtree(data_dir)
-            print(f"measured {name}", flush=True)
-
-        measure("10 runs", root / "ten")
+        kept = {"10 runs": root / "ten"}
+        counts = {"10 runs": args.assessments}
         if not args.skip_uncompacted:  # minutes on the uncompacted lake, its assessment most of all
-            measure("year", root / "year", assessments=0 if args.skip_uncompacted_assessment else 1)
+            kept["year"] = root / "year"
+            counts["year"] = 0 if args.skip_uncompacted_assessment else 1
         compacted, compaction_s = root / "year-compacted", None
         if not (args.reuse_compacted and compacted.is_dir()):
             linked_copy(root / "year", compacted)
             started = time.perf_counter()
             compact_lake(compacted / "lake", datetime.now(UTC), before=datetime.now(UTC).date())
             compaction_s = time.perf_counter() - started
-        measure("year, compacted", compacted, compaction_s)
+        kept["year, compacted"] = compacted
+        counts["year, compacted"] = args.assessments
+
+        data_dirs = {name: linked_copy(path, root / "measured" / path.name) for name, path in kept.items()}
+        files = {name: file_count(data_dir / "lake") for name, data_dir in data_dirs.items()}
+        assessments = one_more_assessment(data_dirs, counts)
+        print("measured the assessments", flush=True)
+        queries = history_queries(data_dirs, args.repeat)
+        columns: dict[str, dict[str, str]] = {}
+        raw: dict[str, dict[str, float]] = {}
+        for name, data_dir in data_dirs.items():
+            wall, stages = assessments[name]
+            raw[name] = {"assessment": wall, **{f"{q} P95": p95 for q, (_, p95) in queries[name].items()}}
+            columns[name] = {
+                "lake files": f"{files[name]:,}",
+                "compaction wall s": f"{compaction_s:.1f}" if compaction_s is not None and name == "year, compacted" else "-",
+                "one more assessment s": f"{wall:.2f}",
+                **{f"  {stage} s": f"{seconds:.2f}" for stage, seconds in stages.items()},
+                **{f"{q} P50/P95 ms": f"{p50:.1f} / {p95:.1f}" for q, (p50, p95) in queries[name].items()},
+            }
+            shutil.rmtree(data_dir)
 
     rows = list(columns["10 runs"])
     print(f"\n{'':<30}" + "".join(f"{name:>20}" for name in columns))
