@@ -47,10 +47,11 @@ GROUP BY parse_dirpath(file)
 # file's row counts when its file is the current compact file of its directory (CURRENT_COMPACTS_SQL)
 # and, if its run has a `runs` run file, it was merged at that row's version (a rerun committed since
 # makes the run's own files count again); else its run's `runs` row was compacted with it, and the
-# version and status it carries are current. A run file's row counts when its run has a `runs` run
-# file and the current compact file of its period does not hold the run at that version: a run
-# without one had every file merged, so its run file is one the compaction replaced but has not
-# deleted yet, or a rerun's published but uncommitted file. Only runs that still have a run file are
+# version and status it carries are current. A run file's row counts when the current compact file
+# of its period does not hold the run at that version (without a `runs` run file, at any version:
+# such a run had every file merged, so its run file is one the compaction replaced but has not
+# deleted yet, or a rerun's published but uncommitted file) and its `runs` run file's status is
+# visible (the delivery log needs none: deliveries are written after the commit). Only runs that still have a run file are
 # looked up in the compact file (file names, no row read). The run-status filter ({compact_visible},
 # {file_visible}) needs no other lookup.
 COMPACTED_ROWS_SQL = """(
